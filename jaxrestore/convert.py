@@ -1,0 +1,98 @@
+r"""Converts foreign (PyTorch) weights into files this package reads without torch.
+
+Usage:
+
+  python -m jaxrestore.convert vgg19 --input=vgg19-dcbb9e9d.pth --output=vgg19.npz
+
+The first positional argument names the model; each model has one converter in
+``CONVERTERS``. ``vgg19`` turns a torchvision vgg19 state dict (.pth/.pt or
+.safetensors) into an .npz holding only the sixteen ``features.N.weight/bias``
+arrays in torchvision's layout, which ``jaxrestore.weights.load_vgg19_params``
+(``--config.loss.vgg_weights=vgg19.npz``) reads without PyTorch. Outputs are
+written atomically: a temporary file beside the target, then ``os.replace``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from absl import flags
+
+from jaxrestore.errors import ConfigError, run_cli
+
+
+
+def _flag_values() -> flags.FlagValues:
+    """This tool's flags, in a private FlagValues so they never clash with other CLIs' flags."""
+    fv = flags.FlagValues()
+    flags.DEFINE_string("input", None, "Foreign weight file (.pth/.pt, .safetensors, .npz).", flag_values=fv)
+    flags.DEFINE_string("output", None, "Where to write the converted weights.", flag_values=fv)
+    flags.DEFINE_bool("overwrite", False, "Replace --output if it already exists.", flag_values=fv)
+    return fv
+
+
+def write_npz_atomic(path: str, arrays: dict[str, np.ndarray], *, overwrite: bool = False) -> None:
+    """Writes ``arrays`` to ``path`` (.npz) via a temporary file and ``os.replace``."""
+    if not path.endswith(".npz"):
+        raise ConfigError(f"--output={path!r} must end in .npz; name the output file like vgg19.npz.")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise ConfigError(f"The output folder {directory!r} does not exist; create it first.")
+    if os.path.exists(path) and not overwrite:
+        raise ConfigError(f"{path!r} already exists; remove it or pass --overwrite.")
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def convert_vgg19(input_path: str, output_path: str, *, overwrite: bool = False) -> str:
+    """torchvision vgg19 state dict -> torch-free .npz of its ``features`` convolutions."""
+    from jaxrestore.weights.state_dict import load_state_dict
+    from jaxrestore.weights.vgg19 import torchvision_features
+
+    features = torchvision_features(load_state_dict(input_path))  # validates keys and shapes
+    write_npz_atomic(output_path, features, overwrite=overwrite)
+    return f"wrote {output_path} ({len(features)} VGG19 feature arrays from {input_path})"
+
+
+# Model name -> converter(input_path, output_path, *, overwrite) returning a summary line.
+CONVERTERS: dict[str, Callable[..., str]] = {
+    "vgg19": convert_vgg19,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point; ``argv`` defaults to ``sys.argv`` (program name first)."""
+    argv = list(sys.argv if argv is None else argv)
+    fv = _flag_values()
+    if any(arg in ("-h", "--help", "-help", "--helpfull") for arg in argv[1:]):
+        print(__doc__ + "\nFlags:\n" + fv.get_help())
+        return
+    try:
+        positional = fv(argv)[1:]
+    except flags.Error as err:
+        raise ConfigError(f"{err}; run `python -m jaxrestore.convert --help` for the flags.") from None
+    models = ", ".join(sorted(CONVERTERS))
+    if len(positional) != 1 or positional[0] not in CONVERTERS:
+        got = " ".join(positional) or "nothing"
+        raise ConfigError(
+            f"Name exactly one model to convert (one of: {models}) but got {got}; e.g. "
+            "`python -m jaxrestore.convert vgg19 --input=vgg19-dcbb9e9d.pth --output=vgg19.npz`."
+        )
+    if not fv.input or not fv.output:
+        raise ConfigError("Both --input and --output are required; pass the source file and the target path.")
+    print(CONVERTERS[positional[0]](fv.input, fv.output, overwrite=fv.overwrite))
+
+
+if __name__ == "__main__":
+    run_cli(main)

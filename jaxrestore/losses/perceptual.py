@@ -1,0 +1,51 @@
+"""VGG feature (perceptual) loss of SRGAN (000 eq. 3; Ledig et al., 2017, eq. 5).
+
+Images are NHWC float32 RGB in [0, 1]; the VGG19 module normalises them with the
+ImageNet statistics itself. ``vgg_params`` is the module's ``params`` collection,
+e.g. from :func:`jaxrestore.weights.load_vgg19_params`; pass it to jitted code as
+an argument so the weights are not compiled in as constants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+
+from jaxrestore.losses.pixel import check_same_shape
+from jaxrestore.models.vgg import VGG19, check_layers
+
+# One stateless module instance, shared by every call (it holds no weights).
+_VGG19 = VGG19()
+
+SRGAN_FEATURE_SCALE = 1.0 / 12.75
+"""Ledig et al. (2017, Sec. 3.2) rescale the VGG feature maps by 1/12.75 so that the
+VGG loss is on the scale of the MSE (equivalent to weighting eq. 5 by ~0.006)."""
+
+
+def vgg_features(vgg_params, images, *, layers: Sequence[str] = ("relu5_4",)) -> dict:
+    """``{layer: NHWC features}`` of ``images`` for the requested VGG19 layers."""
+    return _VGG19.apply({"params": vgg_params}, images, layers=check_layers(layers))
+
+
+def vgg_feature_loss(
+    vgg_params,
+    restored,
+    target,
+    *,
+    layer: str = "relu5_4",
+    feature_scale: float = SRGAN_FEATURE_SCALE,
+):
+    """Mean squared difference of scaled VGG19 features of ``restored`` and ``target``.
+
+    ``layer="relu5_4"`` is SRGAN's φ5,4; ESRGAN uses ``"conv5_4"`` (before the
+    ReLU). The target's features are under ``stop_gradient``; gradients reach only
+    ``restored`` (and ``vgg_params``, which callers normally keep fixed).
+    """
+    check_same_shape(restored, target)
+    restored_features = vgg_features(vgg_params, restored, layers=(layer,))[layer]
+    target_features = vgg_features(vgg_params, target, layers=(layer,))[layer]
+    target_features = jax.lax.stop_gradient(target_features)
+    diff = (restored_features - target_features) * feature_scale
+    return jnp.mean(jnp.square(diff.astype(jnp.float32)))
