@@ -1,0 +1,229 @@
+"""The grain training pipeline and the held-out evaluation images.
+
+Batches are ``{"degraded": (N,h,w,3), "target": (N,H,W,3)}`` float32 in [0, 1]
+(NHWC); for SR ``H = h * scale``.
+
+Training pipeline (:func:`make_train_dataset`), all lazy and index-based, so every
+element is a pure function of ``(seed, position in the stream)``:
+
+  per source: indices 0..n-1 -> shuffle(seed, source) -> repeat forever (reshuffled
+  each epoch) -> mix the sources by ``data.train_weights`` -> read the image ->
+  random crop / flips / degradation (seeded by seed and position) -> this process's
+  shard (every ``process_count``-th element from ``process_index``) -> threaded
+  prefetch -> batch (drop remainder).
+
+The iterator (``iter(dataset)``) is a ``grain.DatasetIterator``; its state is a
+small dict (position in the stream), saved with the training state through the
+run's ``orbax.checkpoint.CheckpointManager`` so a resumed run sees exactly the
+batches an uninterrupted run would::
+
+    import grain, orbax.checkpoint as ocp
+    ds_iter = iter(make_train_dataset(config.data, task=..., scale=..., batch_size=...))
+    # save
+    manager.save(step, args=ocp.args.Composite(
+        state=ocp.args.StandardSave(state), data=grain.checkpoint.CheckpointSave(ds_iter)))
+    # restore (ds_iter is a fresh iterator of the same pipeline; it is updated in place)
+    restored = manager.restore(step, args=ocp.args.Composite(
+        state=ocp.args.StandardRestore(abstract_state), data=grain.checkpoint.CheckpointRestore(ds_iter)))
+    state = restored.state
+
+Config fields read from ``config.data`` (defaults in :data:`DATA_DEFAULTS`; a field
+missing from the config takes its default):
+
+* ``data.train`` (str, ``"procedural:deadleaves"``): source spec, comma-separated
+  (see :mod:`jaxrestore.data.sources`), e.g. ``"tfds:coco/2017:train,tfds:imagenet2012:train"``
+  for SRGAN's training set (000_* §4.2.1) or ``"folder:/data/DIV2K_train_HR"``.
+* ``data.train_weights`` (str, ``""``): comma-separated mixing weights, one per
+  source; empty = equal weights (000_* samples COCO and ImageNet equally).
+* ``data.tfds_data_dir`` (str, ``""``): TFDS data_dir; empty = ``$TFDS_DATA_DIR`` or
+  ``~/tensorflow_datasets``.
+* ``data.patch_size`` (int, ``96``): side of the HR training crop (000_* §4.2.1: 96);
+  a multiple of the scale.
+* ``data.augment`` (bool, ``False``): random flips and 90-degree rotations (SRGAN
+  does not use them; ESRGAN-style recipes do).
+* ``data.skip_small_images`` (bool, ``False``): drop images smaller than the crop
+  instead of stopping with a DataError (ImageNet has a few tiny images).
+* ``data.num_threads`` (int, ``8``): threads reading and transforming images.
+* ``data.prefetch_buffer`` (int, ``64``): elements prefetched by those threads.
+* ``data.seed`` (int, ``0``): seed of the data order and the random crops; separate
+  from the model seed, so changing one does not change the other.
+* ``data.eval`` (str, ``"procedural:deadleaves:count=8:size=192:seed=1000"``):
+  held-out images for the loop's periodic evaluation (:func:`make_eval_images`).
+* ``data.eval_count`` (int, ``0``): use only the first this many eval images; 0 = all.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import grain
+import jax
+import numpy as np
+
+from jaxrestore.data.sources import ImageSource, parse_sources
+from jaxrestore.data.transforms import CropAugmentDegrade, make_degradation
+from jaxrestore.errors import ConfigError
+
+DATA_DEFAULTS: dict[str, Any] = {
+    "train": "procedural:deadleaves",
+    "train_weights": "",
+    "tfds_data_dir": "",
+    "patch_size": 96,
+    "augment": False,
+    "skip_small_images": False,
+    "num_threads": 8,
+    "prefetch_buffer": 64,
+    "seed": 0,
+    "eval": "procedural:deadleaves:count=8:size=192:seed=1000",
+    "eval_count": 0,
+}
+
+
+def _field(data_cfg: Any, name: str) -> Any:
+    if isinstance(data_cfg, dict):
+        return data_cfg.get(name, DATA_DEFAULTS[name])
+    return getattr(data_cfg, name, DATA_DEFAULTS[name])
+
+
+def _derived_seed(seed: int, *salt: int) -> int:
+    """A 32-bit seed from ``seed`` and salts (e.g. the source number)."""
+    return int(np.random.SeedSequence((int(seed), *salt)).generate_state(1)[0])
+
+
+def parse_weights(weights: str, num_sources: int) -> list[float] | None:
+    """``"0.5,0.5"`` -> ``[0.5, 0.5]``; empty -> ``None`` (equal weights)."""
+    if not weights.strip():
+        return None
+    try:
+        values = [float(w) for w in weights.split(",")]
+    except ValueError:
+        raise ConfigError(f"data.train_weights={weights!r} must be comma-separated numbers, "
+                          "one per source (or empty for equal weights).") from None
+    if len(values) != num_sources:
+        raise ConfigError(f"data.train_weights has {len(values)} weights for {num_sources} "
+                          "sources in data.train; give one weight per source.")
+    if not all(v > 0 and np.isfinite(v) for v in values):
+        raise ConfigError(f"data.train_weights={weights!r} must all be positive; remove a source "
+                          "from data.train instead of giving it weight 0.")
+    return values
+
+
+def mixed_index_dataset(sizes: list[int], weights: list[float] | None, seed: int) -> grain.MapDataset:
+    """Infinite MapDataset of ``(source number, index in source)``, shuffled and mixed.
+
+    Each source's indices are shuffled and repeated forever (a new order each epoch),
+    then sources are interleaved in the proportions of ``weights`` — shuffling before
+    mixing keeps the proportions exact (grain's ``MapDataset.mix`` docs).
+    """
+    streams = []
+    for k, size in enumerate(sizes):
+        stream = grain.MapDataset.range(size).shuffle(seed=_derived_seed(seed, 1, k)).repeat()
+        streams.append(stream.map(lambda i, k=k: (k, int(i))))
+    if len(streams) == 1:
+        return streams[0]
+    return grain.MapDataset.mix(streams, weights)
+
+
+class _ReadImage(grain.transforms.Map):
+    """``(source number, index)`` -> ``{"image": uint8 HxWx3, "description": str}``."""
+
+    def __init__(self, sources: list[ImageSource]):
+        self.sources = sources
+
+    def map(self, element: tuple[int, int]) -> dict[str, Any]:
+        k, i = element
+        source = self.sources[k]
+        return {"image": source[i], "description": source.describe(i)}
+
+
+def make_train_dataset(
+    data_cfg: Any,
+    *,
+    task: str,
+    scale: int,
+    batch_size: int,
+    seed: int | None = None,
+    shard_index: int | None = None,
+    shard_count: int | None = None,
+    sources: list[ImageSource] | None = None,
+) -> grain.IterDataset:
+    """The infinite training dataset of this process; ``iter()`` it for checkpointable batches.
+
+    Args:
+      data_cfg: ``config.data`` (fields in the module docstring).
+      task: degradation task (``"sr"``).
+      scale: SR scale factor.
+      batch_size: examples per batch on this process.
+      seed: data seed; default ``data.seed``.
+      shard_index, shard_count: this process's shard; default
+        ``jax.process_index()`` and ``jax.process_count()``.
+      sources: already-built sources instead of parsing ``data.train`` (tests).
+    """
+    seed = int(_field(data_cfg, "seed") if seed is None else seed)
+    shard_index = jax.process_index() if shard_index is None else int(shard_index)
+    shard_count = jax.process_count() if shard_count is None else int(shard_count)
+    if not 0 <= shard_index < shard_count:
+        raise ConfigError(f"shard {shard_index} of {shard_count} does not exist; pass "
+                          "0 <= shard_index < shard_count.")
+    if batch_size < 1:
+        raise ConfigError(f"batch size must be at least 1, got {batch_size}; fix the config.")
+    if sources is None:
+        sources = parse_sources(_field(data_cfg, "train"),
+                                tfds_data_dir=_field(data_cfg, "tfds_data_dir"))
+    weights = parse_weights(_field(data_cfg, "train_weights"), len(sources))
+    logging.info("Training data: %s, weights %s, shard %d of %d.",
+                 ", ".join(map(repr, sources)), weights or "equal", shard_index, shard_count)
+
+    transform = CropAugmentDegrade(
+        patch_size=int(_field(data_cfg, "patch_size")),
+        degradation=make_degradation(task, scale=scale),
+        augment=bool(_field(data_cfg, "augment")),
+        skip_small_images=bool(_field(data_cfg, "skip_small_images")))
+    ds = mixed_index_dataset([len(s) for s in sources], weights, seed)
+    ds = ds.map(_ReadImage(sources))
+    ds = ds.random_map(transform, seed=_derived_seed(seed, 2))
+    ds = ds[shard_index::shard_count]
+    ds = ds.to_iter_dataset(grain.ReadOptions(
+        num_threads=int(_field(data_cfg, "num_threads")),
+        prefetch_buffer_size=int(_field(data_cfg, "prefetch_buffer"))))
+    return ds.batch(batch_size, drop_remainder=True)
+
+
+def make_eval_images(spec: str, *, count: int | None = None,
+                     tfds_data_dir: str = "") -> dict[str, np.ndarray]:
+    """Full held-out images by name, uint8 HxWx3, in source order.
+
+    ``spec`` is a source spec (e.g. ``folder:/data/Set14`` or
+    ``procedural:deadleaves:count=8:size=192:seed=1000``); ``count`` keeps the first
+    that many (``None`` or 0 = all). Images stay uint8 so the evaluation degrades them
+    exactly as training does (:func:`make_eval_examples`).
+    """
+    images: dict[str, np.ndarray] = {}
+    for k, source in enumerate(parse_sources(spec, tfds_data_dir=tfds_data_dir)):
+        for i in range(len(source)):
+            if count and len(images) >= count:
+                return images
+            name = source.name(i)
+            if name in images:
+                name = f"{k}_{name}"
+            images[name] = source[i]
+    return images
+
+
+def make_eval_examples(spec: str, *, task: str, scale: int, count: int | None = None,
+                       tfds_data_dir: str = "") -> dict[str, dict[str, np.ndarray]]:
+    """``{name: {"degraded", "target"}}`` float32 [0, 1] HxWx3 for periodic evaluation.
+
+    Each image is cropped at the bottom/right to a multiple of the degradation's
+    divisor (MATLAB ``modcrop``: for SR, the scale), then degraded like training.
+    """
+    degradation = make_degradation(task, scale=scale)
+    divisor = getattr(degradation, "divisor", 1)
+    examples = {}
+    for name, image in make_eval_images(spec, count=count, tfds_data_dir=tfds_data_dir).items():
+        h, w = image.shape[0] - image.shape[0] % divisor, image.shape[1] - image.shape[1] % divisor
+        hr = np.ascontiguousarray(image[:h, :w])
+        examples[name] = {"degraded": degradation(hr).astype(np.float32) / np.float32(255.0),
+                          "target": hr.astype(np.float32) / np.float32(255.0)}
+    return examples

@@ -1,0 +1,255 @@
+"""Random-access image sources for grain: an image folder, a TFDS dataset, procedural images.
+
+Every source has ``__len__`` and ``__getitem__(index) -> uint8 HxWx3`` (the
+``grain.sources.RandomAccessDataSource`` protocol), plus ``describe(index)`` (the
+image named in an error message: a path, a TFDS record) and ``name(index)`` (a
+short stable key, used to name evaluation images).
+
+Sources are chosen in the config by a spec string; several are separated by commas
+(so a folder path cannot contain a comma):
+
+* ``folder:/data/DIV2K_train_HR`` — the images directly inside a folder, read by
+  :func:`jaxrestore.imaging.io.read_image` (grey, alpha, 16-bit and palette images
+  become 8-bit RGB by that module's documented rule).
+* ``tfds:<name>[:<version>][:<split>]`` — e.g. ``tfds:coco/2017:train``,
+  ``tfds:imagenet2012:5.1.0:train``, ``tfds:coco/2017:validation[:500]``; the split
+  defaults to ``train``. Read with ``tfds.data_source``, which needs the dataset
+  prepared in the ``array_record`` file format (see :class:`TfdsSource`).
+* ``procedural:deadleaves[:count=N][:size=S|HxW][:seed=K]`` — ``count`` images
+  (default 10000) of ``size`` pixels (default 128) drawn by
+  :func:`jaxrestore.data.procedural.dead_leaves`; ``seed`` (default 0) picks the
+  set, and sets with different seeds share no image.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Protocol
+
+import numpy as np
+
+from jaxrestore.data.procedural import dead_leaves
+from jaxrestore.errors import ConfigError, DataError
+from jaxrestore.imaging.io import list_images, read_image
+
+SOURCE_KINDS = ("folder", "tfds", "procedural")
+PROCEDURAL_GENERATORS = ("deadleaves",)
+
+
+class ImageSource(Protocol):
+    """What the pipeline needs from a source."""
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: int) -> np.ndarray: ...
+    def describe(self, index: int) -> str: ...
+    def name(self, index: int) -> str: ...
+
+
+def _as_rgb(image: np.ndarray) -> np.ndarray:
+    """uint8 HxW, HxWx1, HxWx3 or HxWx4 -> HxWx3 (grey replicated, alpha dropped)."""
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.shape[-1] == 1:
+        image = np.repeat(image, 3, axis=-1)
+    elif image.shape[-1] == 4:
+        image = image[..., :3]
+    return np.ascontiguousarray(image, dtype=np.uint8)
+
+
+class ImageFolderSource:
+    """The images directly inside ``path`` (sorted by file name), as uint8 RGB."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = path
+        self._paths = list_images(path)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        return read_image(self._paths[int(index)], mode="rgb")
+
+    def describe(self, index: int) -> str:
+        return f"image {str(self._paths[int(index)])!r}"
+
+    def name(self, index: int) -> str:
+        return self._paths[int(index)].stem
+
+    def __repr__(self) -> str:
+        return f"ImageFolderSource({str(self.path)!r}, {len(self)} images)"
+
+
+def _prepare_hint(name: str, data_dir: str | None) -> str:
+    dir_flag = f" --data_dir={data_dir}" if data_dir else ""
+    base = name.split(":")[0]
+    if base.startswith("imagenet2012"):
+        manual = os.path.join(data_dir or "~/tensorflow_datasets", "downloads", "manual")
+        return (f"ImageNet cannot be downloaded automatically: put ILSVRC2012_img_train.tar and "
+                f"ILSVRC2012_img_val.tar in {manual}/, then run "
+                f"`tfds build {base} --file_format=array_record{dir_flag}`")
+    return f"run `tfds build {base} --file_format=array_record{dir_flag}`"
+
+
+class TfdsSource:
+    """The ``image`` feature of a TFDS split, read with ``tfds.data_source`` (array_record).
+
+    ``data_dir=None`` (or ``""``) is TFDS's default (``$TFDS_DATA_DIR`` or
+    ``~/tensorflow_datasets``). Nothing is downloaded here: an unprepared dataset is a
+    :class:`DataError` that says how to prepare it, e.g.
+    ``tfds build coco/2017 --file_format=array_record``; a dataset prepared only as
+    tfrecord must be rebuilt (or converted with ``tfds convert_format``) as array_record,
+    because only array_record supports the random access grain needs.
+    """
+
+    def __init__(self, name: str, split: str = "train", data_dir: str | None = None):
+        import tensorflow_datasets as tfds  # slow import; only when a tfds source is used
+
+        self.dataset, self.split = name, split
+        self.data_dir = data_dir or None
+        try:
+            self._source = tfds.data_source(
+                name, split=split, data_dir=self.data_dir, download=False,
+                builder_kwargs={"file_format": "array_record"})
+        except Exception as err:  # diagnose, then re-raise as one clear sentence
+            raise self._diagnose(tfds, err) from None
+        self._image_key = "image"
+        features = getattr(getattr(self._source, "dataset_info", None), "features", None)
+        if features is not None and "image" not in features:
+            raise DataError(
+                f"TFDS dataset {name!r} has no 'image' feature (features: "
+                f"{', '.join(features.keys())}); use a dataset of images.")
+
+    def _diagnose(self, tfds, err: Exception) -> Exception:
+        name, data_dir = self.dataset, self.data_dir
+        where = data_dir or "the default TFDS data_dir"
+        try:
+            builder = tfds.builder(name, data_dir=data_dir)
+        except tfds.core.registered.DatasetNotFoundError:
+            return DataError(f"TFDS has no dataset named {name!r}; check the spelling in "
+                             "data.train (e.g. tfds:coco/2017:train).")
+        except Exception:  # pylint: disable=broad-except
+            return err
+        if not builder.is_prepared():
+            return DataError(f"TFDS dataset {name!r} is not prepared in {where}; "
+                             f"{_prepare_hint(name, data_dir)}.")
+        formats = {str(getattr(f, "value", f)) for f in builder.info.available_file_formats()}
+        if "array_record" not in formats:
+            return DataError(
+                f"TFDS dataset {name!r} in {builder.data_dir} exists only as "
+                f"{', '.join(sorted(formats)) or 'tfrecord'}, but tfds.data_source needs "
+                f"array_record; rebuild it ({_prepare_hint(name, data_dir)}) or convert it with "
+                f"`tfds convert_format --dataset_version_dir={builder.data_dir} "
+                "--out_file_format=array_record`.")
+        split_name = re.match(r"[\w-]*", self.split).group()
+        if split_name not in builder.info.splits:
+            return DataError(f"TFDS dataset {name!r} has no split {self.split!r} (splits: "
+                             f"{', '.join(builder.info.splits)}); fix the split in data.train.")
+        return err
+
+    def __len__(self) -> int:
+        return len(self._source)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        return _as_rgb(self._source[int(index)][self._image_key])
+
+    def describe(self, index: int) -> str:
+        return f"record {int(index)} of TFDS {self.dataset}:{self.split}"
+
+    def name(self, index: int) -> str:
+        return f"{self.dataset.replace('/', '_').replace(':', '_')}_{self.split}_{int(index):06d}"
+
+    def __repr__(self) -> str:
+        return f"TfdsSource({self.dataset!r}, {self.split!r}, {len(self)} records)"
+
+
+class ProceduralSource:
+    """``num_images`` dead-leaves images of ``size``; image ``i`` is seeded by ``(seed, i)``."""
+
+    def __init__(self, num_images: int, size: int | tuple[int, int], seed: int = 0):
+        if num_images < 1:
+            raise ConfigError(f"procedural count must be at least 1, got {num_images}; fix count= in the spec.")
+        size = (size, size) if isinstance(size, int) else tuple(size)
+        if len(size) != 2 or min(size) < 1:
+            raise ConfigError(f"procedural size must be positive (S or HxW), got {size}; fix size= in the spec.")
+        self.num_images, self.size, self.seed = int(num_images), (int(size[0]), int(size[1])), int(seed)
+
+    def __len__(self) -> int:
+        return self.num_images
+
+    def image_seed(self, index: int) -> int:
+        """The :func:`dead_leaves` seed of image ``index``: a hash of ``(seed, index)``."""
+        return int(np.random.SeedSequence((self.seed, int(index))).generate_state(1, np.uint64)[0])
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        index = int(index)
+        if not 0 <= index < self.num_images:
+            raise IndexError(f"procedural image {index} out of range [0, {self.num_images})")
+        return dead_leaves(self.image_seed(index), self.size)
+
+    def describe(self, index: int) -> str:
+        return (f"procedural image {int(index)} (seed {self.seed}, "
+                f"{self.size[0]}x{self.size[1]})")
+
+    def name(self, index: int) -> str:
+        return f"deadleaves_s{self.seed}_{int(index):05d}"
+
+    def __repr__(self) -> str:
+        return f"ProceduralSource({self.num_images}, {self.size}, seed={self.seed})"
+
+
+_TFDS_SPEC = re.compile(r"^(?P<name>[^:]+?(?::\d+\.\d+\.\d+)?)(?::(?P<split>.+))?$")
+
+
+def _parse_procedural(rest: str, item: str) -> ProceduralSource:
+    generator, *options = rest.split(":") if rest else [""]
+    if generator not in PROCEDURAL_GENERATORS:
+        raise ConfigError(f"unknown procedural generator {generator!r} in {item!r}; "
+                          f"valid: {', '.join(PROCEDURAL_GENERATORS)}.")
+    values = {"count": "10000", "size": "128", "seed": "0"}
+    for option in options:
+        key, sep, value = option.partition("=")
+        if not sep or key not in values:
+            raise ConfigError(f"bad procedural option {option!r} in {item!r}; write "
+                              "procedural:deadleaves:count=N:size=S (or HxW):seed=K.")
+        values[key] = value
+    try:
+        count, seed = int(values["count"]), int(values["seed"])
+        size = tuple(int(v) for v in values["size"].lower().split("x"))
+    except ValueError:
+        raise ConfigError(f"procedural options in {item!r} must be integers (size=S or HxW); "
+                          "fix the spec.") from None
+    if len(size) == 1:
+        size = size * 2
+    return ProceduralSource(count, size, seed)
+
+
+def parse_source(item: str, *, tfds_data_dir: str = "") -> ImageSource:
+    """One source from one spec item (``kind:rest``); see the module docstring."""
+    item = item.strip()
+    kind, sep, rest = item.partition(":")
+    if kind not in SOURCE_KINDS or not sep:
+        raise ConfigError(f"unknown data source {item!r}; a source is one of "
+                          f"{', '.join(k + ':...' for k in SOURCE_KINDS)} "
+                          "(e.g. folder:/data/DIV2K_train_HR, tfds:coco/2017:train, "
+                          "procedural:deadleaves).")
+    if kind == "folder":
+        if not rest:
+            raise ConfigError(f"data source {item!r} names no folder; write folder:/path/to/images.")
+        return ImageFolderSource(os.path.expanduser(rest))
+    if kind == "tfds":
+        match = _TFDS_SPEC.match(rest)
+        if not rest or match is None:
+            raise ConfigError(f"data source {item!r} names no dataset; write tfds:<name>[:<split>].")
+        return TfdsSource(match["name"], match["split"] or "train", tfds_data_dir or None)
+    return _parse_procedural(rest, item)
+
+
+def parse_sources(spec: str, *, tfds_data_dir: str = "") -> list[ImageSource]:
+    """Sources from a comma-separated spec, e.g. ``"tfds:coco/2017:train,tfds:imagenet2012:train"``."""
+    items = [item for item in spec.split(",") if item.strip()]
+    if not items:
+        raise ConfigError("no data source given; set data.train (e.g. procedural:deadleaves or "
+                          "folder:/path/to/images).")
+    return [parse_source(item, tfds_data_dir=tfds_data_dir) for item in items]

@@ -1,0 +1,112 @@
+"""Per-image training transforms: random HR crop, flips/rotations, and the degradation.
+
+A training example is ``{"degraded": x, "target": hr}``, both float32 HxWx3 in
+[0, 1] (the batch adds a leading N: NHWC at every public boundary).
+
+Degradations are small pluggable pieces keyed by task name, built by
+:func:`make_degradation`. Each maps the uint8 HR crop to the uint8 degraded image:
+
+* ``"sr"`` (option ``scale``): MATLAB bicubic downscaling by ``1/scale`` rounded to
+  uint8, ``to_uint8(imresize(hr, 1/scale))`` — the LR sets of SRGAN (000_* §4.2.1,
+  "downsampling ... by a factor of 4 and a bicubic kernel") and of the SR
+  benchmarks are made by MATLAB and stored as uint8 images, so training sees the
+  same quantised inputs.
+
+Add a task by writing ``_make_<task>(**options) -> Degradation`` and registering it
+in ``DEGRADATIONS`` (a later issue adds ``"jpeg"`` with a quality factor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import grain
+import numpy as np
+
+from jaxrestore.errors import ConfigError, DataError
+from jaxrestore.imaging.resize import imresize, to_uint8
+
+Degradation = Callable[[np.ndarray], np.ndarray]  # uint8 HR crop -> uint8 degraded
+
+
+def _make_sr(*, scale: int) -> Degradation:
+    scale = int(scale)
+    if scale < 1:
+        raise ConfigError(f"the SR scale must be a positive integer, got {scale}; fix the config's scale.")
+
+    def bicubic_downscale(hr: np.ndarray) -> np.ndarray:
+        return to_uint8(imresize(hr, 1.0 / scale))
+
+    bicubic_downscale.divisor = scale  # the crop size must be a multiple of this
+    return bicubic_downscale
+
+
+DEGRADATIONS: dict[str, Callable[..., Degradation]] = {"sr": _make_sr}
+
+
+def make_degradation(task: str, **options: Any) -> Degradation:
+    """The degradation of ``task`` (``"sr"``: ``scale=``), a uint8 -> uint8 image function."""
+    if task not in DEGRADATIONS:
+        raise ConfigError(f"unknown task {task!r} for data degradation; valid: "
+                          f"{', '.join(sorted(DEGRADATIONS))}.")
+    try:
+        return DEGRADATIONS[task](**options)
+    except TypeError as err:
+        raise ConfigError(f"bad options {sorted(options)} for the {task!r} degradation ({err}); "
+                          "fix the call.") from None
+
+
+def random_crop(image: np.ndarray, patch_size: int, rng: np.random.Generator, *,
+                description: str = "an image") -> np.ndarray:
+    """A uniformly placed ``patch_size`` square crop; DataError if the image is smaller."""
+    height, width = image.shape[:2]
+    if height < patch_size or width < patch_size:
+        raise DataError(
+            f"{description} is {height}x{width}, smaller than the {patch_size}x{patch_size} "
+            "training crop; lower data.patch_size, remove the image, or set "
+            "data.skip_small_images=True.")
+    top = int(rng.integers(0, height - patch_size + 1))
+    left = int(rng.integers(0, width - patch_size + 1))
+    return image[top:top + patch_size, left:left + patch_size]
+
+
+def random_flip_rotate(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One of the 8 flips/90-degree rotations (the dihedral group), uniformly."""
+    k, flip = int(rng.integers(0, 4)), bool(rng.integers(0, 2))
+    image = np.rot90(image, k)
+    return image[:, ::-1] if flip else image
+
+
+class CropAugmentDegrade(grain.transforms.RandomMap):
+    """``{"image": uint8 HxWx3, "description": str}`` -> ``{"degraded", "target"}`` float32 [0, 1].
+
+    Crops ``patch_size`` at random, optionally flips/rotates, then degrades. The
+    generator comes from grain, seeded by the pipeline seed and the element's index,
+    so an element is the same whenever and wherever it is produced. With
+    ``skip_small_images`` an image smaller than the crop gives ``None`` (grain drops
+    it) instead of a :class:`DataError`.
+    """
+
+    def __init__(self, *, patch_size: int, degradation: Degradation, augment: bool = False,
+                 skip_small_images: bool = False):
+        divisor = getattr(degradation, "divisor", 1)
+        if patch_size < 1 or patch_size % divisor:
+            raise ConfigError(f"data.patch_size={patch_size} must be a positive multiple of the "
+                              f"scale {divisor}; change data.patch_size.")
+        self.patch_size, self.degradation = int(patch_size), degradation
+        self.augment, self.skip_small_images = bool(augment), bool(skip_small_images)
+
+    def random_map(self, element: dict[str, Any], rng: np.random.Generator) -> dict[str, np.ndarray] | None:
+        image = element["image"]
+        if self.skip_small_images and min(image.shape[:2]) < self.patch_size:
+            return None
+        hr = random_crop(image, self.patch_size, rng, description=element.get("description", "an image"))
+        if self.augment:
+            hr = random_flip_rotate(hr, rng)
+        hr = np.ascontiguousarray(hr)
+        degraded = self.degradation(hr)
+        return {
+            "degraded": degraded.astype(np.float32) / np.float32(255.0),
+            "target": hr.astype(np.float32) / np.float32(255.0),
+        }
