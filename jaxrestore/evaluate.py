@@ -1,0 +1,172 @@
+"""Scores a checkpoint or a classical baseline on folders of HR images.
+
+    python -m jaxrestore.evaluate --baseline=bicubic --scale=4 \\
+        --data=../shared/data/Set5 --data=../shared/data/Set14 --output=results.json
+    python -m jaxrestore.evaluate --checkpoint=runs/srgan --data=DIR --output=results.json
+
+Prints a table (folder, images, PSNR-Y, SSIM-Y) and writes
+``{"<folder>": {"psnr_y", "ssim_y", "images"}}`` to ``--output`` and the same
+rows to a CSV beside it (same stem, ``.csv``), both atomically. The protocol is
+:mod:`jaxrestore.evaluation`'s. ``--baseline=bicubic`` follows the published
+Y-channel bicubic rows; ``--baseline=bicubic_rgb`` upsamples the uint8 RGB LR
+exactly as a model receives it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from absl import app, flags
+
+from jaxrestore.errors import CheckpointError, ConfigError, run_cli
+from jaxrestore.evaluation import BicubicRestorer, evaluate_folders
+from jaxrestore.imaging.io import list_images
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string("task", "sr", "Restoration task to evaluate: sr.")
+flags.DEFINE_string("baseline", None, "Classical baseline to score instead of a checkpoint (sr: bicubic, bicubic_rgb).")
+flags.DEFINE_string("checkpoint", None, "Run directory of a trained model to score.")
+flags.DEFINE_string("which", "auto", "Which checkpoint of the run: best, latest or auto (best if present).")
+flags.DEFINE_bool("ema", False, "Use the exponential moving average of the generator weights.")
+flags.DEFINE_integer("scale", None, "Upscaling factor; required for a baseline, checked against a checkpoint.")
+flags.DEFINE_multi_string("data", [], "Folder of HR images; repeat for several folders.")
+flags.DEFINE_string("output", None, "JSON file for the results; a CSV with the same stem is written beside it.")
+flags.DEFINE_bool("progress", True, "Print a line per image while evaluating.")
+
+# Per task: the baselines it offers (name -> factory taking the scale) and the evaluator.
+SR_BASELINES: dict[str, Callable[[int], object]] = {
+    "bicubic": lambda scale: BicubicRestorer(scale, luma_reference=True),
+    "bicubic_rgb": lambda scale: BicubicRestorer(scale, luma_reference=False),
+}
+TASKS = {"sr": SR_BASELINES}
+
+COLUMNS = ("folder", "images", "psnr_y", "ssim_y")
+
+
+def _restorer(task: str, baseline: str | None, checkpoint: str | None, scale: int | None):
+    if (baseline is None) == (checkpoint is None):
+        raise ConfigError("pass exactly one of --baseline or --checkpoint to say what to evaluate.")
+    if baseline is not None:
+        baselines = TASKS[task]
+        if baseline not in baselines:
+            raise ConfigError(f"unknown --baseline={baseline!r} for --task={task}; choose one of {', '.join(baselines)}.")
+        if scale is None:
+            raise ConfigError(f"--baseline={baseline} needs --scale; pass e.g. --scale=4.")
+        return baselines[baseline](scale)
+    from jaxrestore.inference import load_restorer  # heavy: only when a checkpoint is scored
+
+    restorer = load_restorer(checkpoint, which=FLAGS.which, ema=FLAGS.ema)
+    own_task = getattr(restorer, "task", task)
+    if own_task != task:
+        raise CheckpointError(f"checkpoint {checkpoint!r} was trained for task {own_task!r}, not {task!r}; pass --task={own_task}.")
+    if scale is not None and scale != restorer.scale:
+        raise CheckpointError(
+            f"checkpoint {checkpoint!r} upscales by {restorer.scale} but --scale={scale}; drop --scale or pass --scale={restorer.scale}.")
+    return restorer
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Writes ``text`` to a temporary file beside ``path`` and renames it into place."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def format_table(summary: dict[str, dict]) -> str:
+    width = max([len("folder")] + [len(name) for name in summary])
+    lines = [f"{'folder':<{width}}  {'images':>6}  {'PSNR-Y':>8}  {'SSIM-Y':>6}"]
+    for name, row in summary.items():
+        lines.append(f"{name:<{width}}  {row['images']:>6d}  {row['psnr_y']:>8.4f}  {row['ssim_y']:>6.4f}")
+    return "\n".join(lines)
+
+
+def _csv_text(summary: dict[str, dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for name, row in summary.items():
+        writer.writerow([name, row["images"], repr(row["psnr_y"]), repr(row["ssim_y"])])
+    return buffer.getvalue()
+
+
+def _output_paths(output: str | None) -> tuple[Path, Path] | None:
+    if output is None:
+        return None
+    json_path = Path(output)
+    csv_path = json_path.with_suffix(".csv")
+    if csv_path == json_path:
+        raise ConfigError(f"--output={output!r} ends in .csv, where the CSV copy goes; name the JSON file e.g. results.json.")
+    if json_path.is_dir():
+        raise ConfigError(f"--output={output!r} is a folder; pass a file name such as {output.rstrip('/')}/results.json.")
+    if not json_path.parent.is_dir():
+        raise ConfigError(f"the folder of --output={output!r} does not exist; create it or choose another path.")
+    return json_path, csv_path
+
+
+def run(
+    *,
+    task: str,
+    baseline: str | None,
+    checkpoint: str | None,
+    scale: int | None,
+    data: Sequence[str],
+    output: str | None,
+    progress: bool = True,
+) -> dict[str, dict]:
+    """Everything the command does, as a function: returns the per-folder summary."""
+    if task not in TASKS:
+        raise ConfigError(f"unknown --task={task!r}; choose one of {', '.join(TASKS)}.")
+    if (baseline is None) == (checkpoint is None):
+        raise ConfigError("pass exactly one of --baseline or --checkpoint to say what to evaluate.")
+    if not data:
+        raise ConfigError("no --data folder given; pass --data=DIR (repeat for several folders).")
+    outputs = _output_paths(output)
+    for folder in data:
+        list_images(folder)  # a wrong path fails before a model is loaded
+    restorer = _restorer(task, baseline, checkpoint, scale)
+    results = evaluate_folders(restorer, data, scale=restorer.scale, progress=progress)
+    summary = {name: {"psnr_y": r["psnr_y"], "ssim_y": r["ssim_y"], "images": r["images"]} for name, r in results.items()}
+    print(format_table(summary), flush=True)
+    if outputs is not None:
+        json_path, csv_path = outputs
+        write_atomically(json_path, json.dumps(summary, indent=2) + "\n")
+        write_atomically(csv_path, _csv_text(summary))
+        print(f"wrote {json_path} and {csv_path}", flush=True)
+    return summary
+
+
+def main(argv: Sequence[str]) -> None:
+    if len(argv) > 1:
+        raise ConfigError(f"unexpected arguments {' '.join(argv[1:])!r}; every option is a --flag.")
+    run(
+        task=FLAGS.task,
+        baseline=FLAGS.baseline,
+        checkpoint=FLAGS.checkpoint,
+        scale=FLAGS.scale,
+        data=FLAGS.data,
+        output=FLAGS.output,
+        progress=FLAGS.progress,
+    )
+
+
+def _entry(argv: Sequence[str]) -> None:
+    run_cli(lambda: main(argv))
+
+
+if __name__ == "__main__":
+    app.run(_entry)
