@@ -1,1 +1,35 @@
-"""models."""
+"""Flax modules only (no losses, no training logic).
+
+``build_generator`` / ``build_discriminator`` turn a config's ``model`` fields
+into a module, so methods, evaluation and conversion share one registry.
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+
+from jaxrestore.errors import ConfigError
+from jaxrestore.models.srgan_discriminator import SRGANDiscriminator
+from jaxrestore.models.srresnet import SRResNet
+
+GENERATORS = {"srresnet": SRResNet}
+DISCRIMINATORS = {"srgan": SRGANDiscriminator}
+
+
+def build_generator(model_cfg, *, scale: int) -> nn.Module:
+    name = model_cfg.generator
+    if name not in GENERATORS:
+        raise ConfigError(
+            f"unknown generator {name!r}; set config.model.generator to one of {sorted(GENERATORS)}.")
+    if name == "srresnet":
+        return SRResNet(scale=scale, num_blocks=model_cfg.num_blocks, features=model_cfg.features)
+    raise AssertionError(name)
+
+
+def build_discriminator(model_cfg) -> nn.Module:
+    name = model_cfg.discriminator
+    if name not in DISCRIMINATORS:
+        raise ConfigError(
+            f"unknown discriminator {name!r}; set config.model.discriminator to one of "
+            f"{sorted(DISCRIMINATORS)}.")
+    return SRGANDiscriminator(base_features=model_cfg.d_features)

@@ -1,0 +1,133 @@
+"""Shared defaults of every experiment; an experiment file overrides only what differs.
+
+Fields (all can be overridden on the command line, e.g. ``--config.train.num_steps=10``):
+
+* ``method`` — ``joint`` (000_* eq. 6) or ``constrained`` (eqs. 7-11).
+* ``seed`` — PRNG seed of initialisation and of per-step randomness.
+* ``init_from`` — a run directory (workdir) whose generator starts this run
+  (SRGAN and cSRGAN start from SRResNet); ignored when the workdir already has
+  a checkpoint to resume from.
+* ``task`` — ``name`` (``sr``) and ``scale``.
+* ``model`` — generator (``srresnet``: ``num_blocks``, ``features``) and
+  discriminator (``srgan``: ``d_features`` is the first layer's width, 64 in the paper).
+* ``loss`` — ``fidelity`` (``mse`` | ``vgg``), ``adversarial_weight`` (lambda of
+  eq. 6), VGG options (``vgg_weights``: a torchvision vgg19 file, see README;
+  ``vgg_random_init`` must be set explicitly to run the VGG loss on random weights).
+* ``optimizer`` — Adam (``b1``, ``b2``, ``eps``) for G and D with learning rates
+  ``g_lr``/``d_lr``, multiplied by ``lr_decay`` at each step in ``lr_boundaries``.
+* ``train`` — ``num_steps``, ``batch_size``, ``pretrain_steps`` (fidelity-only G
+  steps before the method's own step), logging/checkpoint/eval periods,
+  ``keep_checkpoints``, ``grid_images`` (validation images in the PNG grid).
+* ``data`` — training sources and patches, see ``jaxrestore/data/pipeline.py``.
+* ``eval`` — ``data``: held-out images for periodic evaluation (a source spec:
+  ``folder:/path`` or ``procedural:...``; empty disables it), ``max_images``.
+"""
+
+from __future__ import annotations
+
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.method = "joint"
+    c.seed = 0
+    c.init_from = ""
+
+    c.task = ml_collections.ConfigDict({"name": "sr", "scale": 4})
+
+    c.model = ml_collections.ConfigDict({
+        "generator": "srresnet",
+        "num_blocks": 16,
+        "features": 64,
+        "discriminator": "srgan",
+        "d_features": 64,
+    })
+
+    c.loss = ml_collections.ConfigDict({
+        "fidelity": "mse",
+        "adversarial_weight": 0.0,
+        "vgg_weights": "",
+        "vgg_random_init": False,
+        "vgg_layer": "relu5_4",
+        "vgg_feature_scale": 1.0 / 12.75,
+    })
+
+    c.optimizer = ml_collections.ConfigDict({
+        "g_lr": 1e-4,
+        "d_lr": 1e-4,
+        "b1": 0.9,
+        "b2": 0.999,
+        "eps": 1e-8,
+        "lr_boundaries": (),
+        "lr_decay": 0.1,
+    })
+
+    c.train = ml_collections.ConfigDict({
+        "num_steps": 1_000_000,
+        "batch_size": 16,
+        "pretrain_steps": 0,
+        "log_every": 100,
+        "checkpoint_every": 5_000,
+        "keep_checkpoints": 3,
+        "eval_every": 10_000,
+        "grid_images": 4,
+    })
+
+    c.data = ml_collections.ConfigDict({
+        "train": "tfds:coco/2017:train,tfds:imagenet2012:train",
+        "train_weights": "",
+        "tfds_data_dir": "",
+        "patch_size": 96,
+        "augment": True,
+        "num_threads": 8,
+        "prefetch_buffer": 4,
+        "seed": 0,
+    })
+
+    c.eval = ml_collections.ConfigDict({"data": "", "max_images": 0})
+    return c
+
+
+def quick(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """The offline preset: a small model on built-in procedural images, minutes on 2 CPU cores."""
+    c.model.num_blocks = 4
+    c.model.features = 32
+    c.model.d_features = 16
+    c.optimizer.g_lr = 5e-4
+    c.optimizer.d_lr = 5e-4
+    c.train.batch_size = 16
+    c.train.num_steps = 800
+    c.train.log_every = 50
+    c.train.checkpoint_every = 200
+    c.train.eval_every = 400
+    c.data.train = "procedural:deadleaves:count=100000:size=128:seed=0"
+    c.data.patch_size = 64
+    c.data.num_threads = 2
+    c.data.prefetch_buffer = 2
+    c.eval.data = "procedural:deadleaves:count=8:size=192:seed=1000000"
+    return c
+
+
+def quick_gan(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """The offline preset of the GAN methods: MSE fidelity, 500 pre-training steps, then GAN steps.
+
+    MSE, because a VGG loss on random weights would be meaningless and pretrained
+    weights cannot be downloaded offline.
+    """
+    c = quick(c)
+    c.loss.fidelity = "mse"
+    c.train.pretrain_steps = 500
+    return c
+
+
+def apply_preset(c: ml_collections.ConfigDict, arg: str | None, presets: dict):
+    """Applies the preset named by the ``--config=FILE:ARG`` argument, with a clear error."""
+    if not arg:
+        return c
+    if arg not in presets:
+        from jaxrestore.errors import ConfigError
+
+        raise ConfigError(f"unknown preset {arg!r}; use one of {sorted(presets)} (e.g. "
+                          f"--config=configs/srgan.py:quick) or none.")
+    return presets[arg](c)

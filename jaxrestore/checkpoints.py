@@ -1,0 +1,168 @@
+"""The run directory: configuration, checkpoints and the best generator.
+
+A run directory (the ``--workdir`` of ``jaxrestore.main``) holds::
+
+    config.json                  the run's ConfigDict (rebuilds the model for evaluate/restore)
+    checkpoints/<step>/state     the whole training state (all networks, optimizer states, step)
+                       /data     the data iterator's state (a resumed run sees the same batches)
+                       /generator the generator's variables alone (what evaluate/restore/init_from read)
+    best/<step>/generator        the generator with the best validation PSNR so far
+
+Everything is written through orbax ``CheckpointManager``s, which write each
+step into a temporary directory and rename it when complete: a run killed while
+saving leaves only a temporary directory that the next run ignores, so it
+resumes from the previous checkpoint. Converted foreign weights (``jaxrestore.convert``)
+are run directories with only ``checkpoints/0/generator``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import jax
+import ml_collections
+import numpy as np
+import orbax.checkpoint as ocp
+
+from jaxrestore.errors import CheckpointError
+
+CONFIG_FILE = "config.json"
+STATE_DIR = "checkpoints"
+BEST_DIR = "best"
+# Config sections that decide the generator's architecture and task; a
+# checkpoint is only usable by a config that agrees on them.
+ARCHITECTURE_FIELDS = ("task", "model")
+
+
+def write_config(workdir: str | os.PathLike, config: ml_collections.ConfigDict) -> None:
+    """Writes config.json atomically (process 0 only)."""
+    if jax.process_index() != 0:
+        return
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=workdir, prefix=".config.", suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        f.write(config.to_json_best_effort(indent=2, sort_keys=True))
+    os.replace(tmp, workdir / CONFIG_FILE)
+
+
+def read_config(run_dir: str | os.PathLike) -> ml_collections.ConfigDict:
+    path = Path(run_dir) / CONFIG_FILE
+    if not Path(run_dir).is_dir():
+        raise CheckpointError(f"checkpoint directory {str(run_dir)!r} does not exist; pass the "
+                              "--workdir of a training run or a directory written by jaxrestore.convert.")
+    if not path.is_file():
+        raise CheckpointError(f"{str(run_dir)!r} has no {CONFIG_FILE}; pass the --workdir of a "
+                              "training run (the folder that holds config.json and checkpoints/).")
+    with open(path) as f:
+        return ml_collections.ConfigDict(json.load(f))
+
+
+def architecture_mismatch(a: ml_collections.ConfigDict, b: ml_collections.ConfigDict) -> str | None:
+    """The first architecture field (e.g. ``task.scale``) on which two configs differ, or None."""
+    for section in ARCHITECTURE_FIELDS:
+        sa, sb = a.get(section, {}), b.get(section, {})
+        for key in sorted(set(sa.keys()) | set(sb.keys())):
+            va, vb = sa.get(key), sb.get(key)
+            if key in sa and key in sb and va != vb:
+                return f"{section}.{key} is {vb!r} there but {va!r} here"
+    return None
+
+
+def state_manager(workdir: str | os.PathLike, *, keep: int = 3) -> ocp.CheckpointManager:
+    options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True)
+    return ocp.CheckpointManager(Path(workdir).absolute() / STATE_DIR, options=options,
+                                 item_names=("state", "data", "generator"))
+
+
+def best_manager(workdir: str | os.PathLike) -> ocp.CheckpointManager:
+    options = ocp.CheckpointManagerOptions(max_to_keep=1, create=True)
+    return ocp.CheckpointManager(Path(workdir).absolute() / BEST_DIR, options=options,
+                                 item_names=("generator",))
+
+
+def save_state(manager: ocp.CheckpointManager, step: int, state, generator, data_iterator) -> None:
+    import grain
+
+    args = {"state": ocp.args.StandardSave(state), "generator": ocp.args.StandardSave(generator)}
+    if data_iterator is not None:
+        args["data"] = grain.checkpoint.CheckpointSave(data_iterator)
+    manager.save(step, args=ocp.args.Composite(**args), force=True)
+
+
+def restore_state(manager: ocp.CheckpointManager, step: int, abstract_state, data_iterator):
+    """Restores the training state into the structure of ``abstract_state`` and the iterator in place."""
+    import grain
+
+    args = {"state": ocp.args.StandardRestore(abstract_state)}
+    if data_iterator is not None:
+        args["data"] = grain.checkpoint.CheckpointRestore(data_iterator)
+    restored = manager.restore(step, args=ocp.args.Composite(**args))
+    return restored["state"]
+
+
+def save_best(manager: ocp.CheckpointManager, step: int, generator, psnr_y: float) -> None:
+    """Saves the best generator and records its score in best/score.json (read on resume)."""
+    manager.save(step, args=ocp.args.Composite(generator=ocp.args.StandardSave(generator)), force=True)
+    manager.wait_until_finished()
+    if jax.process_index() == 0:
+        directory = Path(manager.directory)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".score.", suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            json.dump({"step": int(step), "psnr_y": float(psnr_y)}, f)
+        os.replace(tmp, directory / "score.json")
+
+
+def best_score(workdir: str | os.PathLike) -> float:
+    """PSNR-Y of the run's best generator so far (-inf if none)."""
+    path = Path(workdir) / BEST_DIR / "score.json"
+    if not path.is_file():
+        return float("-inf")
+    with open(path) as f:
+        return float(json.load(f)["psnr_y"])
+
+
+def load_generator_variables(run_dir: str | os.PathLike, *, which: str = "auto") -> tuple[Any, int, str]:
+    """Reads a run's generator variables: ``which`` is ``best``, ``latest`` or ``auto``
+    (best if the run has one, else latest). Returns (variables, step, which_used)."""
+    if which not in ("auto", "best", "latest"):
+        raise CheckpointError(f"unknown checkpoint choice {which!r}; use best, latest or auto.")
+    run_dir = Path(run_dir).absolute()
+    read_config(run_dir)  # clear error for a wrong directory
+    candidates = [BEST_DIR, STATE_DIR] if which == "auto" else [BEST_DIR if which == "best" else STATE_DIR]
+    for sub in candidates:
+        if not (run_dir / sub).is_dir():
+            continue
+        manager = ocp.CheckpointManager(run_dir / sub, item_names=("generator",))
+        step = manager.latest_step()
+        if step is None:
+            continue
+        restored = manager.restore(step, args=ocp.args.Composite(generator=ocp.args.StandardRestore()))
+        manager.close()
+        variables = jax.tree.map(np.asarray, restored["generator"])
+        return variables, int(step), ("best" if sub == BEST_DIR else "latest")
+    raise CheckpointError(f"{str(run_dir)!r} holds no {which if which != 'auto' else ''} checkpoint "
+                          "yet; train longer or pass another run directory.".replace("  ", " "))
+
+
+def check_same_structure(expected, got, *, source: str) -> None:
+    """Raises a CheckpointError naming the first parameter whose presence or shape differs."""
+    flat_expected = {jax.tree_util.keystr(k): v for k, v in jax.tree_util.tree_leaves_with_path(expected)}
+    flat_got = {jax.tree_util.keystr(k): v for k, v in jax.tree_util.tree_leaves_with_path(got)}
+    for name, value in flat_expected.items():
+        if name not in flat_got:
+            raise CheckpointError(f"{source} has no parameter {name}; it comes from another model "
+                                  "(check config.model / config.task against the checkpoint's config.json).")
+        if tuple(np.shape(flat_got[name])) != tuple(np.shape(value)):
+            raise CheckpointError(
+                f"{source}: parameter {name} has shape {tuple(np.shape(flat_got[name]))} but this "
+                f"model expects {tuple(np.shape(value))}; the checkpoint comes from another model or "
+                "scale (check config.model / config.task against the checkpoint's config.json).")
+    extra = sorted(set(flat_got) - set(flat_expected))
+    if extra:
+        raise CheckpointError(f"{source} has parameter {extra[0]} that this model lacks; it comes "
+                              "from another model (check config.model against its config.json).")

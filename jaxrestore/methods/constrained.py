@@ -1,0 +1,75 @@
+"""The constrained adversarial update of 000_* (cSRGAN, cARGAN), eqs. (7)-(11), Algorithm 1.
+
+One iteration, all inside one jitted function:
+
+1. D takes k = 1 step on eq. (5) against G_theta's output.
+2. theta_1 = f(l1_G(theta)): an Adam step on the fidelity loss (eqs. 7, 9).
+3. theta_2 = f(l2_G(theta_1)): a temporary Adam step on the adversarial loss
+   -log D(G(y)) from theta_1, continuing the same Adam state (eqs. 8, 10).
+4. theta' = theta_2 if l1_G(theta_2) < l1_G(theta_1) else theta_1 (eq. 11), on the
+   same minibatch. The choice is one ``lax.cond`` over the two candidate
+   (params, Adam state) pytrees, so a rejected step leaves no trace in the
+   optimizer either.
+
+l1_G(theta_1) comes from the forward pass that also gives the adversarial
+gradient, so an iteration costs three G forward passes and two backward passes.
+BatchNorm runs on batch statistics in every pass; its running averages are
+updated once per iteration, from the pass at theta. ``train/accept`` is 1 when
+theta_2 was kept; its mean over a logging interval is the acceptance rate.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxrestore.losses import adversarial
+from jaxrestore.methods.gan import GanMethod, GanState, Net, adam_step
+
+
+class ConstrainedMethod(GanMethod):
+    uses_discriminator = True
+
+    def train_step(self, frozen, state: GanState, batch, key):
+        del key
+        degraded, target = batch["degraded"], batch["target"]
+        lr = self.g_lr(state.step)
+
+        # Step 1 and the fidelity gradient at theta share one forward pass.
+        restored, g_vjp, g_stats = jax.vjp(
+            lambda p: self.g_forward(state.g, p, degraded), state.g.params, has_aux=True)
+        d, metrics = self.d_update(state.d, state.step, target, jax.lax.stop_gradient(restored))
+        fid0, d_restored = jax.value_and_grad(
+            lambda images: self.fidelity_loss(frozen, images, target))(restored)
+        (fid_grads,) = g_vjp(d_restored)
+
+        # Step 2: theta_1, eq. (9).
+        params1, opt1 = adam_step(self.g_tx, state.g.params, state.g.opt_state, fid_grads, lr)
+
+        # Step 3: theta_2, eq. (10); the same pass gives l1_G(theta_1).
+        def adversarial_loss(params):
+            images, _ = self.g_forward(state.g, params, degraded)
+            adv = adversarial.generator_adversarial_loss(self.d_logits(d, images))
+            return adv, images
+
+        (adv1, restored1), adv_grads = jax.value_and_grad(adversarial_loss, has_aux=True)(params1)
+        fid1 = self.fidelity_loss(frozen, restored1, target)
+        params2, opt2 = adam_step(self.g_tx, params1, opt1, adv_grads, lr)
+
+        # Step 4: eq. (11).
+        restored2, _ = self.g_forward(state.g, params2, degraded)
+        fid2 = self.fidelity_loss(frozen, restored2, target)
+        accept = fid2 < fid1
+        params, opt_state = jax.lax.cond(
+            accept, lambda c: c[0], lambda c: c[1], ((params2, opt2), (params1, opt1)))
+
+        metrics.update({
+            "train/fidelity_loss": fid0,
+            "train/g_loss": fid0,
+            "train/fidelity_loss_theta1": fid1,
+            "train/fidelity_loss_theta2": fid2,
+            "train/adversarial_loss": adv1,
+            "train/accept": accept.astype(jnp.float32),
+            "train/g_lr": lr,
+        })
+        return state.replace(step=state.step + 1, g=Net(params, g_stats, opt_state), d=d), metrics

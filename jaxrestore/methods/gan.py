@@ -1,0 +1,192 @@
+"""What the GAN restoration methods of 000_* share: state, optimizers, losses, D update.
+
+The SRGAN family (SRResNet, SRGAN, cSRGAN) and the ARGAN family use the same
+pieces: a generator G (degraded -> restored), a discriminator D (image -> logit),
+a fidelity loss l_fid (MSE or VGG, 000_* eqs. 2-3), the adversarial loss
+l_adv = -log D(G(y)) (eq. 4) and the discriminator loss (eq. 5). The two
+methods differ only in how G is updated:
+
+* ``jaxrestore.methods.joint`` — l_fid + lambda * l_adv in one step (eq. 6);
+  lambda = 0 is SRResNet / ARGAN-base and needs no D at all.
+* ``jaxrestore.methods.constrained`` — the constrained update (eqs. 7-11).
+
+Optimizers are optax's Adam *direction* (``scale_by_adam``); the learning rate
+is applied by :func:`adam_step` from the schedule at the iteration counter, so
+a method that takes two Adam steps per iteration (the constrained update) still
+follows the schedule in iterations. Batches are dicts with ``degraded`` and
+``target``, NHWC float32 in [0, 1].
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from jaxrestore.errors import ConfigError
+from jaxrestore.losses import adversarial, pixel
+from jaxrestore.models import build_discriminator, build_generator
+
+FIDELITY_LOSSES = ("mse", "vgg")
+
+
+@struct.dataclass
+class Net:
+    """One network's trainable state."""
+
+    params: Any
+    batch_stats: Any
+    opt_state: Any
+
+
+@struct.dataclass
+class GanState:
+    """The whole training state; ``d`` is None when no discriminator is trained."""
+
+    step: jax.Array
+    g: Net
+    d: Net | None
+
+
+def lr_schedule(opt_cfg, base_lr: float) -> optax.Schedule:
+    """Piecewise-constant learning rate: multiplied by ``lr_decay`` at each of ``lr_boundaries``."""
+    boundaries = tuple(int(b) for b in opt_cfg.lr_boundaries)
+    return optax.piecewise_constant_schedule(base_lr, {b: float(opt_cfg.lr_decay) for b in boundaries})
+
+
+def adam_step(tx: optax.GradientTransformation, params, opt_state, grads, lr):
+    """One Adam step with learning rate ``lr``; returns (params, opt_state)."""
+    direction, opt_state = tx.update(grads, opt_state, params)
+    params = jax.tree.map(lambda p, d: p - lr * d, params, direction)
+    return params, opt_state
+
+
+def _variables(net: Net, params=None) -> dict:
+    return {"params": net.params if params is None else params, "batch_stats": net.batch_stats}
+
+
+class GanMethod:
+    """Builds G, D, optimizers and losses from a config; subclasses define ``train_step``.
+
+    The public surface used by the training loop:
+
+    * ``init(key, batch) -> GanState``
+    * ``frozen`` — arrays the step needs but never trains (VGG weights), passed to
+      the jitted steps as an argument rather than baked in as constants;
+    * ``train_step(frozen, state, batch, key) -> (state, metrics)``
+    * ``pretrain_step(...)`` — fidelity-only step (pre-training before GAN training);
+    * ``generator_variables(state)`` and ``apply_generator(variables, degraded)``.
+    """
+
+    uses_discriminator: bool = True
+
+    def __init__(self, config):
+        self.config = config
+        loss_cfg, opt_cfg = config.loss, config.optimizer
+        if loss_cfg.fidelity not in FIDELITY_LOSSES:
+            raise ConfigError(
+                f"unknown fidelity loss {loss_cfg.fidelity!r}; set config.loss.fidelity to one of "
+                f"{list(FIDELITY_LOSSES)}.")
+        self.generator = build_generator(config.model, scale=config.task.scale)
+        self.discriminator = build_discriminator(config.model) if self.uses_discriminator else None
+        self.g_tx = optax.scale_by_adam(opt_cfg.b1, opt_cfg.b2, opt_cfg.eps)
+        self.d_tx = optax.scale_by_adam(opt_cfg.b1, opt_cfg.b2, opt_cfg.eps)
+        self.g_lr = lr_schedule(opt_cfg, opt_cfg.g_lr)
+        self.d_lr = lr_schedule(opt_cfg, opt_cfg.d_lr)
+        self.frozen = self._load_frozen()
+
+    # -- construction -------------------------------------------------------
+
+    def _load_frozen(self) -> dict:
+        loss_cfg = self.config.loss
+        if loss_cfg.fidelity != "vgg":
+            return {}
+        from jaxrestore.weights.vgg19 import load_vgg19_params
+
+        return {"vgg": load_vgg19_params(
+            loss_cfg.vgg_weights, allow_random=loss_cfg.vgg_random_init,
+            key=jax.random.key(self.config.seed + 1))}
+
+    def init(self, key, batch) -> GanState:
+        g_key, d_key = jax.random.split(key)
+        g_vars = self.generator.init(g_key, batch["degraded"][:1], train=False)
+        g = Net(g_vars["params"], g_vars.get("batch_stats", {}), self.g_tx.init(g_vars["params"]))
+        d = None
+        if self.discriminator is not None:
+            d_vars = self.discriminator.init(d_key, batch["target"][:1], train=False)
+            d = Net(d_vars["params"], d_vars.get("batch_stats", {}), self.d_tx.init(d_vars["params"]))
+        return GanState(step=jnp.zeros((), jnp.int32), g=g, d=d)
+
+    # -- pieces shared by the steps -------------------------------------------
+
+    def fidelity_loss(self, frozen, restored, target):
+        """l_fid: MSE on the [-1, 1] range of Ledig et al. (eq. 2) or the VGG loss (eq. 3)."""
+        if self.config.loss.fidelity == "mse":
+            return pixel.mse(restored * 2.0 - 1.0, target * 2.0 - 1.0)
+        from jaxrestore.losses.perceptual import vgg_feature_loss
+
+        return vgg_feature_loss(frozen["vgg"], restored, target,
+                                layer=self.config.loss.vgg_layer,
+                                feature_scale=self.config.loss.vgg_feature_scale)
+
+    def g_forward(self, g: Net, params, degraded):
+        """G in training mode; returns (restored, updated batch_stats)."""
+        restored, mutated = self.generator.apply(
+            _variables(g, params), degraded, train=True, mutable=["batch_stats"])
+        return restored, mutated.get("batch_stats", g.batch_stats)
+
+    def d_logits(self, d: Net, images):
+        """D on a batch in training mode (batch statistics), running averages discarded."""
+        logits, _ = self.discriminator.apply(_variables(d), images, train=True, mutable=["batch_stats"])
+        return logits
+
+    def d_update(self, d: Net, step, real, fake):
+        """One discriminator step on eq. (5); real and fake are separate BN batches."""
+
+        def loss_fn(params):
+            real_logits, mut = self.discriminator.apply(
+                {"params": params, "batch_stats": d.batch_stats}, real, train=True,
+                mutable=["batch_stats"])
+            fake_logits, mut = self.discriminator.apply(
+                {"params": params, "batch_stats": mut["batch_stats"]}, fake, train=True,
+                mutable=["batch_stats"])
+            loss = adversarial.discriminator_loss(real_logits, fake_logits)
+            return loss, (mut["batch_stats"], real_logits, fake_logits)
+
+        (loss, (stats, real_logits, fake_logits)), grads = jax.value_and_grad(
+            loss_fn, has_aux=True)(d.params)
+        params, opt_state = adam_step(self.d_tx, d.params, d.opt_state, grads, self.d_lr(step))
+        metrics = {
+            "train/d_loss": loss,
+            "train/d_real": jnp.mean(nn.sigmoid(real_logits)),
+            "train/d_fake": jnp.mean(nn.sigmoid(fake_logits)),
+        }
+        return Net(params, stats, opt_state), metrics
+
+    def pretrain_step(self, frozen, state: GanState, batch, key):
+        """Fidelity-only G step (SRResNet / ARGAN-base, and pre-training before GAN training)."""
+        del key
+
+        def loss_fn(params):
+            restored, stats = self.g_forward(state.g, params, batch["degraded"])
+            return self.fidelity_loss(frozen, restored, batch["target"]), stats
+
+        (loss, stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g.params)
+        lr = self.g_lr(state.step)
+        params, opt_state = adam_step(self.g_tx, state.g.params, state.g.opt_state, grads, lr)
+        g = Net(params, stats, opt_state)
+        metrics = {"train/fidelity_loss": loss, "train/g_loss": loss, "train/g_lr": lr}
+        return state.replace(step=state.step + 1, g=g), metrics
+
+    # -- inference ------------------------------------------------------------
+
+    @staticmethod
+    def generator_variables(state: GanState) -> dict:
+        return _variables(state.g)
+
+    def apply_generator(self, variables, degraded):
+        return self.generator.apply(variables, degraded, train=False)

@@ -1,0 +1,49 @@
+"""Shared test fixtures: tiny configs built from the real config files."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO / ".." / "shared" / "data"
+sys.path.insert(0, str(REPO))
+
+import pytest  # noqa: E402
+
+
+def tiny_config(name: str = "srgan", **overrides):
+    """configs/<name>.py:quick shrunk to a model that trains in seconds on a CPU."""
+    import importlib
+
+    module = importlib.import_module(f"configs.{name}")
+    c = module.get_config("quick")
+    c.model.num_blocks = 1
+    c.model.features = 8
+    c.model.d_features = 8
+    c.train.batch_size = 2
+    c.data.patch_size = 16
+    c.data.num_threads = 1
+    c.data.prefetch_buffer = 1
+    c.data.train = "procedural:deadleaves:count=64:size=32:seed=0"
+    c.eval.data = "procedural:deadleaves:count=2:size=24:seed=99"
+    c.train.pretrain_steps = 0
+    c.train.log_every = 1
+    c.train.eval_every = 1000
+    c.train.checkpoint_every = 1000
+    c.train.grid_images = 1
+    for key, value in overrides.items():
+        target = c
+        *parents, leaf = key.split(".")
+        for p in parents:
+            target = target[p]
+        target[leaf] = value
+    return c
+
+
+@pytest.fixture
+def make_config():
+    return tiny_config
