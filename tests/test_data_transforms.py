@@ -1,0 +1,94 @@
+"""Crop, flips/rotations and the SR degradation, against independent recomputation."""
+
+import numpy as np
+import pytest
+
+from jaxrestore.data.transforms import (
+    CropAugmentDegrade,
+    make_degradation,
+    random_crop,
+    random_flip_rotate,
+)
+from jaxrestore.errors import ConfigError, DataError
+from jaxrestore.imaging.resize import imresize, to_uint8
+
+
+def _image(h, w, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def _find_crop(image, crop):
+    """(top, left) where ``crop`` sits in ``image``."""
+    p = crop.shape[0]
+    for top in range(image.shape[0] - p + 1):
+        for left in range(image.shape[1] - p + 1):
+            if np.array_equal(image[top:top + p, left:left + p], crop):
+                return top, left
+    return None
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_sr_pair_equals_independent_recomputation(scale):
+    image = _image(50, 61, seed=scale)
+    patch = 12 * scale if scale < 4 else 24
+    t = CropAugmentDegrade(patch_size=patch, degradation=make_degradation("sr", scale=scale))
+    out = t.random_map({"image": image, "description": "test image"}, np.random.default_rng(5))
+    assert set(out) == {"degraded", "target"}
+    assert out["target"].dtype == np.float32 and out["degraded"].dtype == np.float32
+    assert out["target"].shape == (patch, patch, 3)
+    assert out["degraded"].shape == (patch // scale, patch // scale, 3)
+    hr = np.round(out["target"] * 255).astype(np.uint8)
+    np.testing.assert_array_equal(hr.astype(np.float32) / 255, out["target"])
+    assert _find_crop(image, hr) is not None  # an unaltered crop of the image
+    lr_expected = to_uint8(imresize(hr, 1 / scale)).astype(np.float32) / 255
+    np.testing.assert_array_equal(out["degraded"], lr_expected)
+    assert 0.0 <= out["degraded"].min() and out["degraded"].max() <= 1.0
+
+
+def test_crop_positions_cover_the_image_uniformly():
+    image = np.arange(10 * 10 * 3, dtype=np.int64).reshape(10, 10, 3)
+    rng = np.random.default_rng(0)
+    tops = [random_crop(image, 8, rng)[0, 0, 0] // 30 for _ in range(3000)]
+    counts = np.bincount(tops, minlength=3)
+    assert counts.shape == (3,) and np.all(np.abs(counts / 3000 - 1 / 3) < 0.04)
+
+
+def test_flip_rotate_gives_all_eight_symmetries_equally():
+    image = np.arange(2 * 2 * 3, dtype=np.uint8).reshape(2, 2, 3)
+    rng = np.random.default_rng(1)
+    outs = [random_flip_rotate(image, rng).tobytes() for _ in range(4000)]
+    values, counts = np.unique(outs, return_counts=True)
+    assert len(values) == 8 and np.all(np.abs(counts / 4000 - 1 / 8) < 0.025)
+
+
+def test_augment_switch():
+    image = _image(16, 16)
+    plain = CropAugmentDegrade(patch_size=16, degradation=make_degradation("sr", scale=2))
+    aug = CropAugmentDegrade(patch_size=16, degradation=make_degradation("sr", scale=2), augment=True)
+    el = {"image": image}
+    for seed in range(5):  # a full-size crop without augmentation is the image itself
+        out = plain.random_map(el, np.random.default_rng(seed))
+        np.testing.assert_array_equal(out["target"], image / np.float32(255))
+    targets = {aug.random_map(el, np.random.default_rng(s))["target"].tobytes() for s in range(40)}
+    assert len(targets) == 8
+
+
+def test_image_smaller_than_crop_names_image_and_fix():
+    t = CropAugmentDegrade(patch_size=96, degradation=make_degradation("sr", scale=4))
+    with pytest.raises(DataError) as err:
+        t.random_map({"image": _image(80, 120), "description": "image '/data/x.png'"},
+                     np.random.default_rng(0))
+    msg = str(err.value)
+    assert "/data/x.png" in msg and "80x120" in msg and "data.patch_size" in msg
+    skip = CropAugmentDegrade(patch_size=96, degradation=make_degradation("sr", scale=4),
+                              skip_small_images=True)
+    assert skip.random_map({"image": _image(80, 120)}, np.random.default_rng(0)) is None
+
+
+def test_bad_degradation_options():
+    with pytest.raises(ConfigError, match="sr"):
+        make_degradation("denoise", sigma=25)
+    with pytest.raises(ConfigError):
+        make_degradation("sr")
+    with pytest.raises(ConfigError, match="multiple of the scale"):
+        CropAugmentDegrade(patch_size=30, degradation=make_degradation("sr", scale=4))
