@@ -81,11 +81,15 @@ class ImageFolderSource:
         return f"ImageFolderSource({str(self.path)!r}, {len(self)} images)"
 
 
+def _default_tfds_dir() -> str:
+    return os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")
+
+
 def _prepare_hint(name: str, data_dir: str | None) -> str:
     dir_flag = f" --data_dir={data_dir}" if data_dir else ""
     base = name.split(":")[0]
     if base.startswith("imagenet2012"):
-        manual = os.path.join(data_dir or "~/tensorflow_datasets", "downloads", "manual")
+        manual = os.path.join(data_dir or _default_tfds_dir(), "downloads", "manual")
         return (f"ImageNet cannot be downloaded automatically: put ILSVRC2012_img_train.tar and "
                 f"ILSVRC2012_img_val.tar in {manual}/, then run "
                 f"`tfds build {base} --file_format=array_record{dir_flag}`")
@@ -123,7 +127,7 @@ class TfdsSource:
 
     def _diagnose(self, tfds, err: Exception) -> Exception:
         name, data_dir = self.dataset, self.data_dir
-        where = data_dir or "the default TFDS data_dir"
+        where = data_dir or f"the default TFDS data_dir ({_default_tfds_dir()})"
         try:
             builder = tfds.builder(name, data_dir=data_dir)
         except tfds.core.registered.DatasetNotFoundError:

@@ -1,0 +1,104 @@
+"""TfdsSource through the real TFDS loading code, on datasets the test builds."""
+
+import numpy as np
+import pytest
+
+tfds = pytest.importorskip("tensorflow_datasets")
+
+from jaxrestore.data.pipeline import make_train_dataset  # noqa: E402
+from jaxrestore.data.sources import TfdsSource, parse_sources  # noqa: E402
+from jaxrestore.errors import DataError  # noqa: E402
+
+
+def _images():
+    rng = np.random.default_rng(0)
+    return [rng.integers(0, 256, (20 + 3 * i, 24 + i, 3), dtype=np.uint8) for i in range(5)]
+
+
+class JaxrestoreTestTinyImages(tfds.core.GeneratorBasedBuilder):
+    """Five random PNG images in one 'train' split."""
+
+    VERSION = tfds.core.Version("1.0.0")
+
+    def _info(self):
+        return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict({
+            "image": tfds.features.Image(shape=(None, None, 3)),
+            "label": tfds.features.ClassLabel(num_classes=2)}))
+
+    def _split_generators(self, dl_manager):
+        del dl_manager
+        return {"train": self._generate_examples()}
+
+    def _generate_examples(self):
+        for i, image in enumerate(_images()):
+            yield i, {"image": image, "label": i % 2}
+
+
+NAME = "jaxrestore_test_tiny_images"
+
+
+@pytest.fixture(scope="module")
+def array_record_dir(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("tfds_ar")
+    JaxrestoreTestTinyImages(data_dir=data_dir, file_format="array_record").download_and_prepare()
+    return str(data_dir)
+
+
+def test_reads_array_record_dataset_through_tfds_data_source(array_record_dir):
+    source = TfdsSource(NAME, "train", array_record_dir)
+    assert len(source) == 5
+    got = sorted((source[i] for i in range(5)), key=lambda a: a.shape)
+    for a, b in zip(got, _images()):  # PNG is lossless: exact pixels
+        np.testing.assert_array_equal(a, b)
+    assert "record 3" in source.describe(3)
+    # spec parsing, with a split slice containing a colon
+    (sliced,) = parse_sources(f"tfds:{NAME}:1.0.0:train[:3]", tfds_data_dir=array_record_dir)
+    assert len(sliced) == 3
+
+
+def test_pipeline_over_tfds_and_small_image_error(array_record_dir):
+    cfg = {"train": f"tfds:{NAME}:train", "tfds_data_dir": array_record_dir, "patch_size": 16,
+           "num_threads": 1}
+    batch = next(iter(make_train_dataset(cfg, task="sr", scale=4, batch_size=5, seed=0)))
+    assert batch["target"].shape == (5, 16, 16, 3) and batch["degraded"].shape == (5, 4, 4, 3)
+    cfg["patch_size"] = 24  # image 0 is 20x24
+    with pytest.raises(DataError, match=r"record \d+ of TFDS .*is 20x24, smaller.*data.patch_size"):
+        for _ in iter(make_train_dataset(cfg, task="sr", scale=4, batch_size=5, seed=0)):
+            pass
+
+
+def test_tfrecord_only_dataset_says_array_record_is_needed(tmp_path):
+    JaxrestoreTestTinyImages(data_dir=tmp_path, file_format="tfrecord").download_and_prepare()
+    with pytest.raises(DataError) as err:
+        TfdsSource(NAME, "train", str(tmp_path))
+    msg = str(err.value)
+    assert "only as tfrecord" in msg and "--file_format=array_record" in msg
+    assert "tfds convert_format" in msg
+
+
+def test_unknown_split(array_record_dir):
+    with pytest.raises(DataError, match="no split 'test'.*train"):
+        TfdsSource(NAME, "test", array_record_dir)
+
+
+def test_unprepared_datasets_say_how_to_prepare(tmp_path):
+    with pytest.raises(DataError) as err:
+        TfdsSource("coco/2017", "train", str(tmp_path))
+    msg = str(err.value)
+    assert "'coco/2017' is not prepared" in msg
+    assert f"tfds build coco/2017 --file_format=array_record --data_dir={tmp_path}" in msg
+    with pytest.raises(DataError) as err:
+        parse_sources("tfds:imagenet2012:train", tfds_data_dir=str(tmp_path))
+    msg = str(err.value)
+    assert f"{tmp_path}/downloads/manual/" in msg and "ILSVRC2012_img_train.tar" in msg
+    assert "tfds build imagenet2012 --file_format=array_record" in msg
+    with pytest.raises(DataError, match="no dataset named 'not_a_dataset_xyz'"):
+        TfdsSource("not_a_dataset_xyz", "train", str(tmp_path))
+
+
+def test_mock_data_coco_through_data_source():
+    with tfds.testing.mock_data(num_examples=3):
+        source = TfdsSource("coco/2017", "train")
+        assert len(source) == 3
+        image = source[1]
+    assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[-1] == 3
