@@ -47,9 +47,9 @@ missing from the config takes its default):
 * ``data.prefetch_buffer`` (int, ``64``): elements prefetched by those threads.
 * ``data.seed`` (int, ``0``): seed of the data order and the random crops; separate
   from the model seed, so changing one does not change the other.
-* ``data.eval`` (str, ``"procedural:deadleaves:count=8:size=192:seed=1000"``):
-  held-out images for the loop's periodic evaluation (:func:`make_eval_images`).
-* ``data.eval_count`` (int, ``0``): use only the first this many eval images; 0 = all.
+
+The held-out evaluation images come from a separate source spec (``config.eval.data``,
+read by the training loop) through :func:`make_eval_images`.
 """
 
 from __future__ import annotations
@@ -75,8 +75,6 @@ DATA_DEFAULTS: dict[str, Any] = {
     "num_threads": 8,
     "prefetch_buffer": 64,
     "seed": 0,
-    "eval": "procedural:deadleaves:count=8:size=192:seed=1000",
-    "eval_count": 0,
 }
 
 
