@@ -1,0 +1,159 @@
+"""One step of each method changes what it should, checked against independent optax computations.
+
+The tests run Adam with eps = 1: Adam's first step is lr * g / (|g| + eps), which with the
+usual eps = 1e-8 is lr * sign(g), so float noise in a near-zero gradient (e.g. conv biases in
+front of BatchNorm, whose exact gradient is zero) would become a full step of random sign and
+no two implementations could be compared. With eps = 1 the step is a smooth function of g.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from jaxrestore.losses import adversarial
+from jaxrestore.methods import build_method
+
+
+def batch_for(config, seed=0):
+    rng = np.random.default_rng(seed)
+    p, s = config.data.patch_size, config.task.scale
+    return {"degraded": jnp.asarray(rng.uniform(size=(2, p // s, p // s, 3)), jnp.float32),
+            "target": jnp.asarray(rng.uniform(size=(2, p, p, 3)), jnp.float32)}
+
+
+def g_apply(method, state, params, degraded):
+    out, _ = method.generator.apply({"params": params, "batch_stats": state.g.batch_stats}, degraded,
+                                    train=True, mutable=["batch_stats"])
+    return out
+
+
+def mse_fidelity(method, state, params, batch):
+    out = g_apply(method, state, params, batch["degraded"])
+    return jnp.mean((2 * out - 1 - (2 * batch["target"] - 1)) ** 2)
+
+
+def adam(config):
+    return optax.adam(config.optimizer.g_lr, config.optimizer.b1, config.optimizer.b2, config.optimizer.eps)
+
+
+def assert_trees_close(a, b, atol=1e-7):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), atol=atol, rtol=1e-5)
+
+
+def trees_equal(a, b):
+    return all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+def test_srresnet_step_is_an_adam_step_on_mse(make_config):
+    config = make_config("srresnet", **{"optimizer.eps": 1.0})
+    method = build_method(config)
+    batch = batch_for(config)
+    state = method.init(jax.random.key(0), batch)
+    assert state.d is None
+    new, metrics = jax.jit(method.train_step)(method.frozen, state, batch, jax.random.key(1))
+    # Independent: optax.adam on jax.grad of eq. (2).
+    loss, grads = jax.value_and_grad(lambda p: mse_fidelity(method, state, p, batch))(state.g.params)
+    tx = adam(config)
+    updates, _ = tx.update(grads, tx.init(state.g.params), state.g.params)
+    expected = optax.apply_updates(state.g.params, updates)
+    assert_trees_close(new.g.params, expected)
+    assert float(metrics["train/fidelity_loss"]) == pytest.approx(float(loss), rel=1e-5)
+    assert int(new.step) == 1
+    assert not trees_equal(new.g.batch_stats, state.g.batch_stats)  # BN running averages moved
+
+
+def test_srgan_step_updates_d_then_g_through_the_updated_d(make_config):
+    config = make_config("srgan", **{"loss.fidelity": "mse", "loss.adversarial_weight": 0.5,
+                                     "optimizer.eps": 1.0})
+    method = build_method(config)
+    batch = batch_for(config)
+    state = method.init(jax.random.key(0), batch)
+    new, metrics = jax.jit(method.train_step)(method.frozen, state, batch, jax.random.key(1))
+
+    # D: one optax.adam step on eq. (5) against G's (pre-update) output.
+    fake = g_apply(method, state, state.g.params, batch["degraded"])
+
+    def d_loss(params):
+        real_logits, mut = method.discriminator.apply(
+            {"params": params, "batch_stats": state.d.batch_stats}, batch["target"], train=True,
+            mutable=["batch_stats"])
+        fake_logits, _ = method.discriminator.apply(
+            {"params": params, "batch_stats": mut["batch_stats"]}, fake, train=True, mutable=["batch_stats"])
+        return -jnp.mean(jnp.log(jax.nn.sigmoid(real_logits)) + jnp.log(1 - jax.nn.sigmoid(fake_logits)))
+
+    d_grads = jax.grad(d_loss)(state.d.params)
+    tx = adam(config)
+    upd, _ = tx.update(d_grads, tx.init(state.d.params), state.d.params)
+    d_params = optax.apply_updates(state.d.params, upd)
+    assert_trees_close(new.d.params, d_params)
+
+    # G: one optax.adam step on eq. (6) through the *updated* D.
+    def g_loss(params):
+        out = g_apply(method, state, params, batch["degraded"])
+        logits, _ = method.discriminator.apply({"params": new.d.params, "batch_stats": new.d.batch_stats},
+                                               out, train=True, mutable=["batch_stats"])
+        fid = jnp.mean((2 * out - 2 * batch["target"]) ** 2)
+        return fid + 0.5 * jnp.mean(-jnp.log(jax.nn.sigmoid(logits)))
+
+    g_grads = jax.grad(g_loss)(state.g.params)
+    upd, _ = tx.update(g_grads, tx.init(state.g.params), state.g.params)
+    assert_trees_close(new.g.params, optax.apply_updates(state.g.params, upd))
+    assert set(metrics) >= {"train/d_loss", "train/adversarial_loss", "train/fidelity_loss", "train/g_loss"}
+
+
+def _constrained(make_config, *, b1, lr):
+    config = make_config("csrgan", **{"optimizer.b1": b1, "optimizer.g_lr": lr, "optimizer.d_lr": 0.0,
+                                      "optimizer.eps": 1.0})
+    method = build_method(config)
+    return config, method
+
+
+def test_constrained_step_accepts_an_adversarial_step_that_lowers_fidelity(make_config):
+    # D's last layer is zeroed (and D frozen with lr 0): the adversarial gradient is exactly zero, so
+    # theta_2 is Adam's momentum carrying on down the fidelity gradient: fidelity falls, accept.
+    config, method = _constrained(make_config, b1=0.5, lr=1e-4)
+    batch = batch_for(config)
+    state = method.init(jax.random.key(0), batch)
+    d_params = jax.tree.map(lambda x: x, state.d.params)
+    d_params["logit"]["kernel"] = jnp.zeros_like(d_params["logit"]["kernel"])
+    state = state.replace(d=state.d.replace(params=d_params))
+    new, metrics = jax.jit(method.train_step)(method.frozen, state, batch, jax.random.key(1))
+
+    tx = adam(config)
+    opt = tx.init(state.g.params)
+    g1 = jax.grad(lambda p: mse_fidelity(method, state, p, batch))(state.g.params)
+    upd, opt = tx.update(g1, opt, state.g.params)
+    theta1 = optax.apply_updates(state.g.params, upd)
+    upd, opt = tx.update(jax.tree.map(jnp.zeros_like, g1), opt, theta1)
+    theta2 = optax.apply_updates(theta1, upd)
+    fid1 = mse_fidelity(method, state, theta1, batch)
+    fid2 = mse_fidelity(method, state, theta2, batch)
+    assert float(fid2) < float(fid1)  # the case is the one we built
+    assert float(metrics["train/accept"]) == 1.0
+    assert_trees_close(new.g.params, theta2)
+    assert int(new.g.opt_state.count) == 2  # the kept Adam state is the one after both steps
+    assert float(metrics["train/fidelity_loss_theta2"]) == pytest.approx(float(fid2), rel=1e-5)
+
+
+def test_constrained_step_rejects_an_adversarial_step_that_raises_fidelity(make_config):
+    # The target is G's own output: fidelity is 0 at theta, its gradient is 0, so theta_1 = theta and
+    # any real adversarial step (random D, frozen) moves G's output away: fidelity rises, reject.
+    config, method = _constrained(make_config, b1=0.5, lr=1e-2)
+    batch = batch_for(config)
+    state = method.init(jax.random.key(0), batch)
+    batch["target"] = g_apply(method, state, state.g.params, batch["degraded"])
+    new, metrics = jax.jit(method.train_step)(method.frozen, state, batch, jax.random.key(1))
+
+    assert float(metrics["train/fidelity_loss_theta1"]) == pytest.approx(0.0, abs=1e-10)
+    assert float(metrics["train/fidelity_loss_theta2"]) > 1e-8
+    assert float(metrics["train/accept"]) == 0.0
+    assert_trees_close(new.g.params, state.g.params, atol=1e-8)  # theta_1 = theta (zero fidelity gradient)
+    assert int(new.g.opt_state.count) == 1  # the temporary Adam step left no trace
+    # And the adversarial step was real: the discriminator's gradient at G's output is nonzero.
+    logits_grad = jax.grad(lambda x: adversarial.generator_adversarial_loss(
+        method.discriminator.apply({"params": state.d.params, "batch_stats": state.d.batch_stats}, x,
+                                   train=True, mutable=["batch_stats"])[0]))(batch["target"])
+    assert float(jnp.abs(logits_grad).max()) > 0
