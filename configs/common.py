@@ -79,7 +79,8 @@ def get_config() -> ml_collections.ConfigDict:
         "train_weights": "",
         "tfds_data_dir": "",
         "patch_size": 96,
-        "augment": True,
+        "augment": False,  # 000_* and Ledig et al. state no flips/rotations
+        "skip_small_images": True,  # ImageNet holds images smaller than 96 px
         "num_threads": 8,
         "prefetch_buffer": 4,
         "seed": 0,

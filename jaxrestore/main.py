@@ -11,6 +11,7 @@ command on every host; ``jax.distributed`` is initialised from the environment).
 
 from __future__ import annotations
 
+import re
 import sys
 
 from absl import app, flags, logging
@@ -26,7 +27,16 @@ flags.DEFINE_enum("mode", "train", ["train"], "What to do (train resumes from th
 flags.DEFINE_bool("multihost", False, "Call jax.distributed.initialize() first (multi-host TPU/GPU).")
 
 
+class _QuietLibraries:
+    """Drops INFO records of orbax/tensorstore bookkeeping; their warnings and errors pass."""
+
+    def filter(self, record) -> bool:
+        noisy = "/orbax/" in record.pathname or "/grain/" in record.pathname
+        return not noisy or record.levelno > 20
+
+
 def _main(argv) -> None:
+    logging.get_absl_handler().addFilter(_QuietLibraries())
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     import jax
@@ -52,13 +62,37 @@ def main(argv) -> None:
         raise SystemExit(2) from None
 
 
+def _parse_flags(argv):
+    """Parses flags (which loads the config file and applies overrides); a mistake is one line."""
+    try:
+        rest = FLAGS(argv)
+        if FLAGS.config is not None:
+            FLAGS.config.keys()  # the config file loads lazily: surface a bad path here
+        return rest
+    except JaxRestoreError as err:
+        message = str(err)
+    except OSError as err:
+        config_arg = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), "?")
+        reason = "no such file" if "No such file" in str(err) else " ".join(str(err).split())[:200]
+        message = (f"cannot load the config file {config_arg!r} ({reason}); pass one of configs/*.py, "
+                   "optionally with :PRESET")
+    except (flags.Error, AttributeError, KeyError, TypeError, ValueError) as err:
+        text = " ".join(str(err).replace("\\n", " ").replace("\\", "").split())
+        guess = re.search(r'Did you mean "(\w+)" instead of "(\w+)"', text)
+        if guess:
+            message = (f"unknown config field {guess.group(2)!r} in a --config.* flag (did you mean "
+                       f"{guess.group(1)!r}?); the fields are listed in configs/common.py")
+        elif isinstance(err, (AttributeError, KeyError)):
+            message = f"unknown config field in a --config.* flag ({text}); see configs/common.py"
+        else:
+            message = f"bad flag: {text}"
+    print(f"error: {message.rstrip('.')}.", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def run() -> None:
     flags.mark_flags_as_required(["config", "workdir"])
-    try:
-        app.run(main)
-    except flags.Error as err:  # bad --config.* override or config file
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+    app.run(main, flags_parser=_parse_flags)
 
 
 if __name__ == "__main__":

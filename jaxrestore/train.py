@@ -94,15 +94,30 @@ class _MeanAccumulator:
         return means
 
 
-def _check_finite(metrics: dict, step: int, manager, workdir) -> None:
-    for name in ("train/g_loss", "train/d_loss", "train/fidelity_loss", "train/adversarial_loss"):
-        if name in metrics and not math.isfinite(float(metrics[name])):
-            manager.wait_until_finished()
-            last = manager.latest_step()
-            kept = (f"the last good checkpoint (step {last}) in {workdir}/checkpoints is intact"
-                    if last is not None else "no checkpoint had been written yet")
-            raise TrainingDiverged(f"{name} became {float(metrics[name])} at step {step}; {kept}; "
-                                   "lower the learning rate or check the data, then rerun to resume.")
+def with_finite_check(step_fn):
+    """Adds ``finite``: whether every loss and every float in the new state is finite, so a
+    diverged state is caught before it can be checkpointed."""
+
+    def checked(frozen, state, batch, key):
+        state, metrics = step_fn(frozen, state, batch, key)
+        leaves = [jnp.asarray(x) for x in jax.tree.leaves((state, metrics))]
+        leaves = [x for x in leaves if jnp.issubdtype(x.dtype, jnp.floating)]
+        finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
+        return state, {**metrics, "finite": finite}
+
+    return checked
+
+
+def _stop_if_diverged(metrics: dict, step: int, manager, workdir) -> None:
+    if metrics.pop("finite"):
+        return
+    manager.wait_until_finished()
+    last = manager.latest_step()
+    kept = (f"the last good checkpoint (step {last}) in {workdir}/checkpoints is intact"
+            if last is not None else "no checkpoint had been written yet")
+    losses = ", ".join(f"{k}={float(v):.4g}" for k, v in sorted(metrics.items()) if "loss" in k)
+    raise TrainingDiverged(f"training diverged at step {step} (non-finite loss or weights; {losses}); "
+                           f"{kept}; lower the learning rate or check the data, then rerun to resume.")
 
 
 class Evaluator:
@@ -111,10 +126,12 @@ class Evaluator:
     def __init__(self, config, method, workdir: Path):
         self.method, self.workdir = method, workdir
         self.scale = config.task.scale
-        self.images = make_eval_images(config.eval.data, count=config.eval.max_images or None) \
-            if config.eval.data else {}
+        self.images = make_eval_images(config.eval.data, count=config.eval.max_images or None,
+                                       tfds_data_dir=config.data.tfds_data_dir) if config.eval.data else {}
         self.grid_images = config.train.grid_images
-        self.bicubic = BicubicRestorer(self.scale)
+        # Bicubic through the same uint8 RGB pipeline as the model (evaluation.py explains
+        # the Y-channel variant behind the published bicubic rows).
+        self.bicubic = BicubicRestorer(self.scale, luma_reference=False)
         self.baseline = evaluate_images(self.bicubic, self.images, scale=self.scale) if self.images else None
 
     def __call__(self, state, step: int, writer) -> dict:
@@ -169,8 +186,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         start = 0
     checkpoints.write_config(workdir, config)
 
-    train_step = jax.jit(method.train_step, donate_argnums=(1,))
-    pretrain_step = jax.jit(method.pretrain_step, donate_argnums=(1,))
+    train_step = jax.jit(with_finite_check(method.train_step), donate_argnums=(1,))
+    pretrain_step = jax.jit(with_finite_check(method.pretrain_step), donate_argnums=(1,))
     writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0)
     if start == 0:
         writer.write_hparams({k: v for k, v in config.to_dict().items() if not isinstance(v, dict)})
@@ -189,7 +206,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         metrics = jax.device_get(metrics)
         if step == start + 1:
             logging.info("First step (with compilation) took %.1f s.", time.time() - compile_start)
-        _check_finite(metrics, step, manager, workdir)
+        _stop_if_diverged(metrics, step, manager, workdir)
         accumulator.add(metrics)
         progress(step)
         last = step == train_cfg.num_steps

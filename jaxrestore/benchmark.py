@@ -1,0 +1,112 @@
+"""Measures a config's training step: compile time, steps/s, images/s, memory.
+
+    python -m jaxrestore.benchmark --config=configs/srgan.py [--steps=20] [--config.train.batch_size=32]
+
+The step is the method's jitted ``train_step`` (or ``pretrain_step`` with
+``--pretrain``) on random batches of the config's shape, so the figures are the
+model's and not the data pipeline's. VGG weights do not change the speed: a
+config whose VGG loss has no weights file runs on random VGG weights here (and
+says so). Peak memory is the device's ``peak_bytes_in_use`` where the backend
+reports it (GPU/TPU); on CPU it is XLA's compiled memory analysis (arguments +
+outputs + temporaries) and the process's peak resident set size.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import app, flags
+from ml_collections import config_flags
+
+from jaxrestore.errors import run_cli
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file("config", None, "Experiment config file, e.g. configs/srgan.py.")
+flags.DEFINE_integer("steps", 20, "Timed steps (after one warm-up step).")
+flags.DEFINE_bool("pretrain", False, "Benchmark the fidelity-only pre-training step instead.")
+
+
+def random_batch(config, key) -> dict:
+    b, p, s = config.train.batch_size, config.data.patch_size, config.task.scale
+    k1, k2 = jax.random.split(key)
+    return {"degraded": jax.random.uniform(k1, (b, p // s, p // s, 3)),
+            "target": jax.random.uniform(k2, (b, p, p, 3))}
+
+
+def benchmark(config, *, steps: int, pretrain: bool = False) -> dict:
+    from jaxrestore.methods import build_method
+
+    if config.loss.fidelity == "vgg" and not config.loss.vgg_weights:
+        with config.unlocked():
+            config.loss.vgg_random_init = True
+        print("note: no VGG weights given; timing with random VGG weights (same speed).", file=sys.stderr)
+    method = build_method(config)
+    key = jax.random.key(0)
+    batch = random_batch(config, key)
+    state = method.init(key, batch)
+    fn = method.pretrain_step if pretrain else method.train_step
+    jitted = jax.jit(fn, donate_argnums=(1,))
+
+    t0 = time.perf_counter()
+    compiled = jitted.lower(method.frozen, state, batch, key).compile()
+    compile_s = time.perf_counter() - t0
+
+    state, metrics = compiled(method.frozen, state, batch, key)  # warm-up
+    jax.block_until_ready((state, metrics))
+    t0 = time.perf_counter()
+    for i in range(steps):
+        state, metrics = compiled(method.frozen, state, batch, jax.random.fold_in(key, i))
+    jax.block_until_ready((state, metrics))
+    elapsed = time.perf_counter() - t0
+
+    device = jax.devices()[0]
+    stats = device.memory_stats() or {}
+    analysis = compiled.memory_analysis()
+    xla_bytes = None
+    if analysis is not None:
+        xla_bytes = (analysis.argument_size_in_bytes + analysis.output_size_in_bytes
+                     + analysis.temp_size_in_bytes - analysis.alias_size_in_bytes)
+    return {
+        "device": f"{device.platform}:{device.device_kind} x{jax.device_count()}",
+        "method": config.method + (" (pretrain step)" if pretrain else ""),
+        "batch": config.train.batch_size,
+        "hr_patch": config.data.patch_size,
+        "compile_s": compile_s,
+        "steps_per_s": steps / elapsed,
+        "images_per_s": steps * config.train.batch_size / elapsed,
+        "peak_device_bytes": stats.get("peak_bytes_in_use"),
+        "xla_step_bytes": xla_bytes,
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "finite": bool(np.isfinite(float(jnp.asarray(metrics["train/g_loss"])))),
+    }
+
+
+def _mib(n):
+    return "n/a" if n is None else f"{n / 2**20:.0f} MiB"
+
+
+def _main(argv) -> None:
+    del argv
+    r = benchmark(FLAGS.config, steps=FLAGS.steps, pretrain=FLAGS.pretrain)
+    print(f"device            {r['device']}")
+    print(f"method            {r['method']}, batch {r['batch']}, HR patch {r['hr_patch']}")
+    print(f"compile time      {r['compile_s']:.1f} s")
+    print(f"steps/s           {r['steps_per_s']:.3f}")
+    print(f"images/s          {r['images_per_s']:.1f}")
+    print(f"peak device mem   {_mib(r['peak_device_bytes'])}")
+    print(f"XLA step memory   {_mib(r['xla_step_bytes'])} (arguments + outputs + temporaries)")
+    print(f"peak process RSS  {_mib(r['peak_rss_bytes'])}")
+
+
+def main() -> None:
+    flags.mark_flags_as_required(["config"])
+    app.run(lambda argv: run_cli(lambda: _main(argv)))
+
+
+if __name__ == "__main__":
+    main()
