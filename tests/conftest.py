@@ -47,3 +47,14 @@ def tiny_config(name: str = "srgan", **overrides):
 @pytest.fixture
 def make_config():
     return tiny_config
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory):
+    """A tiny SRResNet x4 run directory trained for 3 steps (checkpoint + best)."""
+    from jaxrestore.train import train_and_evaluate
+
+    workdir = tmp_path_factory.mktemp("run")
+    config = tiny_config("srresnet", **{"train.num_steps": 3, "train.eval_every": 3})
+    train_and_evaluate(config, str(workdir))
+    return workdir

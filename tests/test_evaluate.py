@@ -188,22 +188,3 @@ def test_cli_errors_are_one_line_exit_2(tmp_path, args, words):
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], proc.stderr
     assert not (tmp_path / "r.json").exists()
-
-
-def test_checkpoint_scale_mismatch_is_checkpoint_error(tmp_path, monkeypatch):
-    # Stand-in for a trained run: load_restorer is the lead's; here only its scale matters.
-    import jaxrestore.inference as inference
-
-    monkeypatch.setattr(inference, "load_restorer", lambda run_dir, which="auto", ema=False: _Nearest(4))
-    if not evaluate_cli.FLAGS.is_parsed():
-        evaluate_cli.FLAGS(["evaluate"])  # defaults: --which=auto, --noema
-    data = tmp_path / "imgs"
-    data.mkdir()
-    from PIL import Image
-
-    Image.fromarray(np.zeros((48, 48, 3), np.uint8)).save(data / "a.png")
-    with pytest.raises(CheckpointError, match="upscales by 4 but --scale=2"):
-        evaluate_cli.run(task="sr", baseline=None, checkpoint=str(tmp_path), scale=2, data=[str(data)], output=None)
-    summary = evaluate_cli.run(task="sr", baseline=None, checkpoint=str(tmp_path), scale=None, data=[str(data)],
-                               output=None, progress=False)
-    assert summary["imgs"]["images"] == 1
