@@ -8,7 +8,8 @@ Fields (all can be overridden on the command line, e.g. ``--config.train.num_ste
   (SRGAN and cSRGAN start from SRResNet); ignored when the workdir already has
   a checkpoint to resume from.
 * ``task`` — ``name`` (``sr``) and ``scale``.
-* ``model`` — generator (``srresnet``: ``num_blocks``, ``features``) and
+* ``model`` — generator (``srresnet``: ``num_blocks``, ``features``, ``bicubic_skip``:
+  add the bicubic upsampled input to the output, off in the papers' configs) and
   discriminator (``srgan``: ``d_features`` is the first layer's width, 64 in the paper).
 * ``loss`` — ``fidelity`` (``mse`` | ``vgg``), ``adversarial_weight`` (lambda of
   eq. 6), VGG options (``vgg_weights``: a torchvision vgg19 file, see README;
@@ -40,6 +41,7 @@ def get_config() -> ml_collections.ConfigDict:
         "generator": "srresnet",
         "num_blocks": 16,
         "features": 64,
+        "bicubic_skip": False,
         "discriminator": "srgan",
         "d_features": 64,
     })
@@ -94,6 +96,7 @@ def quick(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """The offline preset: a small model on built-in procedural images, minutes on 2 CPU cores."""
     c.model.num_blocks = 4
     c.model.features = 32
+    c.model.bicubic_skip = True
     c.model.d_features = 16
     c.optimizer.g_lr = 5e-4
     c.optimizer.d_lr = 5e-4

@@ -22,7 +22,8 @@ def build_generator(model_cfg, *, scale: int) -> nn.Module:
         raise ConfigError(
             f"unknown generator {name!r}; set config.model.generator to one of {sorted(GENERATORS)}.")
     if name == "srresnet":
-        return SRResNet(scale=scale, num_blocks=model_cfg.num_blocks, features=model_cfg.features)
+        return SRResNet(scale=scale, num_blocks=model_cfg.num_blocks, features=model_cfg.features,
+                        bicubic_skip=model_cfg.get("bicubic_skip", False))
     raise AssertionError(name)
 
 
