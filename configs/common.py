@@ -98,15 +98,15 @@ def quick(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     c.model.features = 32
     c.model.bicubic_skip = True
     c.model.d_features = 16
-    c.optimizer.g_lr = 5e-4
-    c.optimizer.d_lr = 5e-4
+    c.optimizer.g_lr = 2e-3
+    c.optimizer.d_lr = 2e-3
     c.train.batch_size = 16
-    c.train.num_steps = 800
+    c.train.num_steps = 900
     c.train.log_every = 50
-    c.train.checkpoint_every = 200
-    c.train.eval_every = 400
+    c.train.checkpoint_every = 300
+    c.train.eval_every = 300
     c.data.train = "procedural:deadleaves:count=100000:size=128:seed=0"
-    c.data.patch_size = 64
+    c.data.patch_size = 48
     c.data.num_threads = 2
     c.data.prefetch_buffer = 2
     c.eval.data = "procedural:deadleaves:count=8:size=192:seed=1000000"
@@ -114,14 +114,14 @@ def quick(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
 
 
 def quick_gan(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-    """The offline preset of the GAN methods: MSE fidelity, 500 pre-training steps, then GAN steps.
+    """The offline preset of the GAN methods: MSE fidelity, 600 pre-training steps, then 300 GAN steps.
 
     MSE, because a VGG loss on random weights would be meaningless and pretrained
     weights cannot be downloaded offline.
     """
     c = quick(c)
     c.loss.fidelity = "mse"
-    c.train.pretrain_steps = 500
+    c.train.pretrain_steps = 600
     return c
 
 

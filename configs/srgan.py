@@ -14,7 +14,7 @@ parts). Starting without ``init_from`` is refused unless ``train.pretrain_steps`
 asks for fidelity pre-training in this run.
 
 The ``quick`` preset trains a small SRGAN-MSE (random VGG weights would make a
-meaningless VGG loss, and no pretrained weights can be downloaded offline): 500
+meaningless VGG loss, and no pretrained weights can be downloaded offline): 600
 fidelity pre-training steps then 300 GAN steps on built-in dead-leaves images.
 """
 

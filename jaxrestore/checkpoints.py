@@ -145,8 +145,9 @@ def load_generator_variables(run_dir: str | os.PathLike, *, which: str = "auto")
         manager.close()
         variables = jax.tree.map(np.asarray, restored["generator"])
         return variables, int(step), ("best" if sub == BEST_DIR else "latest")
-    raise CheckpointError(f"{str(run_dir)!r} holds no {which if which != 'auto' else ''} checkpoint "
-                          "yet; train longer or pass another run directory.".replace("  ", " "))
+    kind = "" if which == "auto" else f"{which} "
+    raise CheckpointError(f"{str(run_dir)!r} holds no {kind}checkpoint yet; train longer or pass "
+                          "another run directory.")
 
 
 def check_same_structure(expected, got, *, source: str) -> None:
