@@ -75,6 +75,17 @@ def _initial_state(method, config, key):
     return state
 
 
+def _flat_hparams(config) -> dict:
+    """Scalar config fields as ``section.field`` hyperparameters for TensorBoard."""
+    flat = {}
+    for key, value in config.to_dict().items():
+        items = value.items() if isinstance(value, dict) else [(None, value)]
+        for sub, v in items:
+            if isinstance(v, (bool, int, float, str)):
+                flat[key if sub is None else f"{key}.{sub}"] = v
+    return flat
+
+
 class _MeanAccumulator:
     """Averages per-step metric dicts between two log points (host side)."""
 
@@ -125,7 +136,7 @@ class Evaluator:
 
     def __init__(self, config, method, workdir: Path):
         self.method, self.workdir = method, workdir
-        self.scale = config.task.scale
+        self.scale, self.task = config.task.scale, config.task.name
         self.images = make_eval_images(config.eval.data, count=config.eval.max_images or None,
                                        tfds_data_dir=config.data.tfds_data_dir) if config.eval.data else {}
         self.grid_images = config.train.grid_images
@@ -138,7 +149,7 @@ class Evaluator:
         if not self.images:
             return {}
         restorer = ModelRestorer(self.method.generator, self.method.generator_variables(state),
-                                 task="sr", scale=self.scale)
+                                 task=self.task, scale=self.scale)
         result = evaluate_images(restorer, self.images, scale=self.scale)
         metrics = {"eval/psnr_y": result["psnr_y"], "eval/ssim_y": result["ssim_y"],
                    "eval/bicubic_psnr_y": self.baseline["psnr_y"],
@@ -190,39 +201,44 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     pretrain_step = jax.jit(with_finite_check(method.pretrain_step), donate_argnums=(1,))
     writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0)
     if start == 0:
-        writer.write_hparams({k: v for k, v in config.to_dict().items() if not isinstance(v, dict)})
+        writer.write_hparams(_flat_hparams(config))
     progress = periodic_actions.ReportProgress(num_train_steps=train_cfg.num_steps, writer=writer,
                                                every_steps=train_cfg.log_every)
     accumulator = _MeanAccumulator()
     best_psnr = checkpoints.best_score(workdir)
     eval_metrics: dict = {}
     frozen = method.frozen
-    compile_start = time.time()
-    for step in range(start + 1, train_cfg.num_steps + 1):
-        with jax.profiler.StepTraceAnnotation("train", step_num=step):
-            batch = next(data_iterator)
-            step_fn = pretrain_step if step <= train_cfg.pretrain_steps else train_step
-            state, metrics = step_fn(frozen, state, batch, jax.random.fold_in(step_key, step))
-        metrics = jax.device_get(metrics)
-        if step == start + 1:
-            logging.info("First step (with compilation) took %.1f s.", time.time() - compile_start)
-        _stop_if_diverged(metrics, step, manager, workdir)
-        accumulator.add(metrics)
-        progress(step)
-        last = step == train_cfg.num_steps
-        if step % train_cfg.log_every == 0 or last:
-            writer.write_scalars(step, accumulator.pop())
-        if step % train_cfg.eval_every == 0 or last:
-            eval_metrics = evaluator(state, step, writer)
-            if eval_metrics and eval_metrics["eval/psnr_y"] > best_psnr:
-                best_psnr = eval_metrics["eval/psnr_y"]
-                checkpoints.save_best(best, step, method.generator_variables(state), best_psnr)
-        if step % train_cfg.checkpoint_every == 0 or last:
-            checkpoints.save_state(manager, step, state, method.generator_variables(state), data_iterator)
-        writer.flush()
-    manager.wait_until_finished()
-    best.wait_until_finished()
-    manager.close()
-    best.close()
-    writer.close()
+    try:
+        if start >= train_cfg.num_steps:
+            logging.info("The run is already at step %d of %d; evaluating only.", start, train_cfg.num_steps)
+            eval_metrics = evaluator(state, start, writer)
+        compile_start = time.time()
+        for step in range(start + 1, train_cfg.num_steps + 1):
+            with jax.profiler.StepTraceAnnotation("train", step_num=step):
+                batch = next(data_iterator)
+                step_fn = pretrain_step if step <= train_cfg.pretrain_steps else train_step
+                state, metrics = step_fn(frozen, state, batch, jax.random.fold_in(step_key, step))
+            metrics = jax.device_get(metrics)
+            if step == start + 1:
+                logging.info("First step (with compilation) took %.1f s.", time.time() - compile_start)
+            _stop_if_diverged(metrics, step, manager, workdir)
+            accumulator.add(metrics)
+            progress(step)
+            last = step == train_cfg.num_steps
+            if step % train_cfg.log_every == 0 or last:
+                writer.write_scalars(step, accumulator.pop())
+            if step % train_cfg.eval_every == 0 or last:
+                eval_metrics = evaluator(state, step, writer)
+                if eval_metrics and eval_metrics["eval/psnr_y"] > best_psnr:
+                    best_psnr = eval_metrics["eval/psnr_y"]
+                    checkpoints.save_best(best, step, method.generator_variables(state), best_psnr)
+            if step % train_cfg.checkpoint_every == 0 or last:
+                checkpoints.save_state(manager, step, state, method.generator_variables(state),
+                                       data_iterator)
+            writer.flush()
+    finally:
+        for m in (manager, best):
+            m.wait_until_finished()
+            m.close()
+        writer.close()
     return eval_metrics

@@ -112,6 +112,11 @@ class GanMethod:
             key=jax.random.key(self.config.seed + 1))}
 
     def init(self, key, batch) -> GanState:
+        """The initial state for batches shaped like ``batch`` (jitted: Flax's eager init
+        dispatches every op on its own and takes tens of seconds on a CPU)."""
+        return jax.jit(self._init)(key, {"degraded": batch["degraded"][:1], "target": batch["target"][:1]})
+
+    def _init(self, key, batch) -> GanState:
         g_key, d_key = jax.random.split(key)
         g_vars = self.generator.init(g_key, batch["degraded"][:1], train=False)
         g = Net(g_vars["params"], g_vars.get("batch_stats", {}), self.g_tx.init(g_vars["params"]))
