@@ -26,10 +26,13 @@ from ml_collections import config_flags
 from jaxrestore.errors import run_cli
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file("config", None, "Experiment config file, e.g. configs/srgan.py.")
-flags.DEFINE_integer("steps", 20, "Timed steps (after one warm-up step).")
-flags.DEFINE_bool("pretrain", False, "Benchmark the fidelity-only pre-training step instead.")
 
+
+def define_flags() -> None:
+    """Defined only when run as a command (``--config`` is also jaxrestore.main's flag)."""
+    config_flags.DEFINE_config_file("config", None, "Experiment config file, e.g. configs/srgan.py.")
+    flags.DEFINE_integer("steps", 20, "Timed steps (after one warm-up step).")
+    flags.DEFINE_bool("pretrain", False, "Benchmark the fidelity-only pre-training step instead.")
 
 def random_batch(config, key) -> dict:
     b, p, s = config.train.batch_size, config.data.patch_size, config.task.scale
@@ -104,6 +107,7 @@ def _main(argv) -> None:
 
 
 def main() -> None:
+    define_flags()
     flags.mark_flags_as_required(["config"])
     app.run(lambda argv: run_cli(lambda: _main(argv)))
 

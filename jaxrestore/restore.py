@@ -30,13 +30,17 @@ from jaxrestore.imaging.io import IMAGE_SUFFIXES, list_images, read_image, write
 from jaxrestore.imaging.resize import to_uint8
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("checkpoint", None, "Run directory of a training run (or of jaxrestore.convert).")
-flags.DEFINE_string("output", None, "Folder for the restored images (created if missing).")
-flags.DEFINE_integer("tile", 0, "Tile size in input pixels; 0 restores each image whole.")
-flags.DEFINE_integer("tile_margin", 48, "Context pixels around each tile (>= the receptive field radius).")
-flags.DEFINE_enum("which", "auto", ["auto", "best", "latest"], "Which checkpoint of the run.")
-flags.DEFINE_bool("ema", False, "Use the EMA weights where the run keeps them.")
 
+
+def define_flags() -> None:
+    """Defined only when run as a command, so importing this module never clashes with
+    another tool's flags of the same name."""
+    flags.DEFINE_string("checkpoint", None, "Run directory of a training run (or of jaxrestore.convert).")
+    flags.DEFINE_string("output", None, "Folder for the restored images (created if missing).")
+    flags.DEFINE_integer("tile", 0, "Tile size in input pixels; 0 restores each image whole.")
+    flags.DEFINE_integer("tile_margin", 48, "Context pixels around each tile (>= the receptive field radius).")
+    flags.DEFINE_enum("which", "auto", ["auto", "best", "latest"], "Which checkpoint of the run.")
+    flags.DEFINE_bool("ema", False, "Use the EMA weights where the run keeps them.")
 
 def tile_grid(length: int, tile: int) -> list[tuple[int, int]]:
     """Splits [0, length) into near-equal cores of at most ``tile`` pixels."""
@@ -122,6 +126,7 @@ def _main(argv) -> None:
 
 
 def main() -> None:
+    define_flags()
     app.run(lambda argv: run_cli(lambda: _main(argv)))
 
 

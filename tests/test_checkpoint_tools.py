@@ -89,7 +89,10 @@ def test_restore_cli_writes_scaled_images_and_handles_grey(trained_run, tmp_path
     assert proc.returncode == 0, proc.stderr
     restored = read_image(out / "rgb.png")
     assert restored.shape == (120, 104, 3)
-    np.testing.assert_array_equal(restored, load_restorer(trained_run)(rgb))  # tiled file == whole image
+    whole = load_restorer(trained_run)(rgb)
+    # The tiled file equals whole-image inference up to float noise at .5 rounding boundaries.
+    diff = np.abs(restored.astype(int) - whole.astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() < 1e-3
     assert read_image(out / "grey.png", mode="native").shape == (120, 104, 1)
 
 

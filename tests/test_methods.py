@@ -38,7 +38,7 @@ def adam(config):
     return optax.adam(config.optimizer.g_lr, config.optimizer.b1, config.optimizer.b2, config.optimizer.eps)
 
 
-def assert_trees_close(a, b, atol=1e-7):
+def assert_trees_close(a, b, atol=1e-6):
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), atol=atol, rtol=1e-5)
 
