@@ -66,8 +66,9 @@ def test_srresnet_step_is_an_adam_step_on_mse(make_config):
 
 
 def test_srgan_step_updates_d_then_g_through_the_updated_d(make_config):
+    # A large D learning rate makes "through the updated D" distinguishable from the old D.
     config = make_config("srgan", **{"loss.fidelity": "mse", "loss.adversarial_weight": 0.5,
-                                     "optimizer.eps": 1.0})
+                                     "optimizer.eps": 1.0, "optimizer.d_lr": 0.5})
     method = build_method(config)
     batch = batch_for(config)
     state = method.init(jax.random.key(0), batch)
@@ -85,22 +86,30 @@ def test_srgan_step_updates_d_then_g_through_the_updated_d(make_config):
         return -jnp.mean(jnp.log(jax.nn.sigmoid(real_logits)) + jnp.log(1 - jax.nn.sigmoid(fake_logits)))
 
     d_grads = jax.grad(d_loss)(state.d.params)
-    tx = adam(config)
+    tx = optax.adam(config.optimizer.d_lr, config.optimizer.b1, config.optimizer.b2, config.optimizer.eps)
     upd, _ = tx.update(d_grads, tx.init(state.d.params), state.d.params)
     d_params = optax.apply_updates(state.d.params, upd)
-    assert_trees_close(new.d.params, d_params)
+    assert_trees_close(new.d.params, d_params, atol=1e-4)  # D steps are ~0.1 here (lr 0.5)
 
     # G: one optax.adam step on eq. (6) through the *updated* D.
-    def g_loss(params):
+    def g_loss(params, d):
         out = g_apply(method, state, params, batch["degraded"])
-        logits, _ = method.discriminator.apply({"params": new.d.params, "batch_stats": new.d.batch_stats},
+        logits, _ = method.discriminator.apply({"params": d.params, "batch_stats": d.batch_stats},
                                                out, train=True, mutable=["batch_stats"])
         fid = jnp.mean((2 * out - 2 * batch["target"]) ** 2)
         return fid + 0.5 * jnp.mean(-jnp.log(jax.nn.sigmoid(logits)))
 
-    g_grads = jax.grad(g_loss)(state.g.params)
-    upd, _ = tx.update(g_grads, tx.init(state.g.params), state.g.params)
-    assert_trees_close(new.g.params, optax.apply_updates(state.g.params, upd))
+    def g_update(d):
+        tx = adam(config)
+        g_grads = jax.grad(g_loss)(state.g.params, d)
+        upd, _ = tx.update(g_grads, tx.init(state.g.params), state.g.params)
+        return optax.apply_updates(state.g.params, upd)
+
+    assert_trees_close(new.g.params, g_update(new.d), atol=2e-6)
+    through_old_d = g_update(state.d)
+    gap = max(float(np.abs(np.asarray(x) - np.asarray(y)).max())
+              for x, y in zip(jax.tree.leaves(new.g.params), jax.tree.leaves(through_old_d)))
+    assert gap > 1e-5  # the old D would give a visibly different G step
     assert set(metrics) >= {"train/d_loss", "train/adversarial_loss", "train/fidelity_loss", "train/g_loss"}
 
 
