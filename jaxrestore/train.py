@@ -6,6 +6,9 @@ and drives them with batches from the grain pipeline. Per-step randomness is
 ``fold_in(key, step)``, and the data iterator's state is checkpointed with the
 training state, so a resumed run continues exactly as an uninterrupted one.
 
+Steps run data-parallel over every device (``jaxrestore.parallel``);
+``train.batch_size`` is the global batch.
+
 Outputs in the workdir: ``config.json``, ``checkpoints/`` (keep-N, periodic,
 automatic resume), ``best/`` (the generator with the best validation PSNR),
 TensorBoard event files (scalars and image grids) and ``samples/grid_<step>.png``
@@ -25,7 +28,7 @@ import numpy as np
 from absl import logging
 from clu import metric_writers, periodic_actions
 
-from jaxrestore import checkpoints
+from jaxrestore import checkpoints, parallel
 from jaxrestore.data.pipeline import make_eval_images, make_train_dataset
 from jaxrestore.errors import CheckpointError, ConfigError, TrainingDiverged
 from jaxrestore.evaluation import BicubicRestorer, evaluate_images
@@ -68,9 +71,7 @@ def _initial_state(method, config, key):
         variables, step, which = checkpoints.load_generator_variables(config.init_from)
         expected = method.generator_variables(state)
         checkpoints.check_same_structure(expected, variables, source=f"init_from {config.init_from!r}")
-        g = state.g.replace(params=jax.tree.map(jnp.asarray, variables["params"]),
-                            batch_stats=jax.tree.map(jnp.asarray, variables.get("batch_stats", {})))
-        state = state.replace(g=g.replace(opt_state=method.g_tx.init(g.params)))
+        state = method.with_generator(state, jax.tree.map(jnp.asarray, variables))
         logging.info("Generator initialised from %s (%s checkpoint, step %d).", config.init_from, which, step)
     return state
 
@@ -178,8 +179,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
                                   "use a new --workdir or the same config.")
     method = build_method(config)
     train_cfg = config.train
+    mesh = parallel.data_mesh()
     dataset = make_train_dataset(config.data, task=config.task.name, scale=config.task.scale,
-                                 batch_size=train_cfg.batch_size, seed=config.data.seed)
+                                 batch_size=parallel.per_process_batch_size(train_cfg.batch_size),
+                                 seed=config.data.seed)
     data_iterator = iter(dataset)
     evaluator = Evaluator(config, method, workdir)
 
@@ -195,6 +198,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     else:
         state = _initial_state(method, config, init_key)
         start = 0
+    state = parallel.replicate(state, mesh)
     checkpoints.write_config(workdir, config)
 
     train_step = jax.jit(with_finite_check(method.train_step), donate_argnums=(1,))
@@ -215,7 +219,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         compile_start = time.time()
         for step in range(start + 1, train_cfg.num_steps + 1):
             with jax.profiler.StepTraceAnnotation("train", step_num=step):
-                batch = next(data_iterator)
+                batch = parallel.shard_batch(next(data_iterator), mesh)
                 step_fn = pretrain_step if step <= train_cfg.pretrain_steps else train_step
                 state, metrics = step_fn(frozen, state, batch, jax.random.fold_in(step_key, step))
             metrics = jax.device_get(metrics)

@@ -113,44 +113,55 @@ def test_srgan_step_updates_d_then_g_through_the_updated_d(make_config):
     assert set(metrics) >= {"train/d_loss", "train/adversarial_loss", "train/fidelity_loss", "train/g_loss"}
 
 
-def _constrained(make_config, *, b1, lr):
-    config = make_config("csrgan", **{"optimizer.b1": b1, "optimizer.g_lr": lr, "optimizer.d_lr": 0.0,
-                                      "optimizer.eps": 1.0})
-    method = build_method(config)
-    return config, method
+def _constrained(make_config, *, lr):
+    config = make_config("csrgan", **{"optimizer.g_lr": lr, "optimizer.d_lr": 0.0, "optimizer.eps": 1.0})
+    return config, build_method(config)
+
+
+def adversarial_loss_at(method, state, params, degraded):
+    out = g_apply(method, state, params, degraded)
+    logits, _ = method.discriminator.apply({"params": state.d.params, "batch_stats": state.d.batch_stats},
+                                           out, train=True, mutable=["batch_stats"])
+    return adversarial.generator_adversarial_loss(logits)
 
 
 def test_constrained_step_accepts_an_adversarial_step_that_lowers_fidelity(make_config):
-    # D's last layer is zeroed (and D frozen with lr 0): the adversarial gradient is exactly zero, so
-    # theta_2 is Adam's momentum carrying on down the fidelity gradient: fidelity falls, accept.
-    config, method = _constrained(make_config, b1=0.5, lr=1e-4)
+    # The target is placed where the adversarial step moves G's output (D frozen with lr 0):
+    # target = G(y) + 2 * (G_adv(y) - G(y)), G_adv being theta after one adversarial Adam step.
+    # Then the adversarial candidate theta_2 moves the output towards the target: accept.
+    config, method = _constrained(make_config, lr=1e-3)
     batch = batch_for(config)
     state = method.init(jax.random.key(0), batch)
-    d_params = jax.tree.map(lambda x: x, state.d.params)
-    d_params["logit"]["kernel"] = jnp.zeros_like(d_params["logit"]["kernel"])
-    state = state.replace(d=state.d.replace(params=d_params))
+    tx = adam(config)
+    theta = state.g.params
+    g_adv = jax.grad(lambda p: adversarial_loss_at(method, state, p, batch["degraded"]))(theta)
+    upd, _ = tx.update(g_adv, tx.init(theta), theta)
+    out0 = g_apply(method, state, theta, batch["degraded"])
+    out_adv = g_apply(method, state, optax.apply_updates(theta, upd), batch["degraded"])
+    batch["target"] = out0 + 2.0 * (out_adv - out0)
     new, metrics = jax.jit(method.train_step)(method.frozen, state, batch, jax.random.key(1))
 
-    tx = adam(config)
-    opt = tx.init(state.g.params)
-    g1 = jax.grad(lambda p: mse_fidelity(method, state, p, batch))(state.g.params)
-    upd, opt = tx.update(g1, opt, state.g.params)
-    theta1 = optax.apply_updates(state.g.params, upd)
-    upd, opt = tx.update(jax.tree.map(jnp.zeros_like, g1), opt, theta1)
+    # Independently: theta_1 by the fidelity Adam, theta_2 by a fresh adversarial Adam from theta_1.
+    g1 = jax.grad(lambda p: mse_fidelity(method, state, p, batch))(theta)
+    upd, fid_opt = tx.update(g1, tx.init(theta), theta)
+    theta1 = optax.apply_updates(theta, upd)
+    g2 = jax.grad(lambda p: adversarial_loss_at(method, state, p, batch["degraded"]))(theta1)
+    upd, _ = tx.update(g2, tx.init(theta1), theta1)
     theta2 = optax.apply_updates(theta1, upd)
     fid1 = mse_fidelity(method, state, theta1, batch)
     fid2 = mse_fidelity(method, state, theta2, batch)
     assert float(fid2) < float(fid1)  # the case is the one we built
     assert float(metrics["train/accept"]) == 1.0
     assert_trees_close(new.g.params, theta2)
-    assert int(new.g.opt_state.count) == 2  # the kept Adam state is the one after both steps
-    assert float(metrics["train/fidelity_loss_theta2"]) == pytest.approx(float(fid2), rel=1e-5)
+    assert int(new.g.opt_state.count) == 1 and int(new.g_adv_opt_state.count) == 1
+    # (fidelity here is a small difference of near-equal images: float32 noise is ~1e-3 relative)
+    assert float(metrics["train/fidelity_loss_theta2"]) == pytest.approx(float(fid2), rel=1e-2)
 
 
 def test_constrained_step_rejects_an_adversarial_step_that_raises_fidelity(make_config):
     # The target is G's own output: fidelity is 0 at theta, its gradient is 0, so theta_1 = theta and
     # any real adversarial step (random D, frozen) moves G's output away: fidelity rises, reject.
-    config, method = _constrained(make_config, b1=0.5, lr=1e-2)
+    config, method = _constrained(make_config, lr=1e-2)
     batch = batch_for(config)
     state = method.init(jax.random.key(0), batch)
     batch["target"] = g_apply(method, state, state.g.params, batch["degraded"])
@@ -160,7 +171,8 @@ def test_constrained_step_rejects_an_adversarial_step_that_raises_fidelity(make_
     assert float(metrics["train/fidelity_loss_theta2"]) > 1e-8
     assert float(metrics["train/accept"]) == 0.0
     assert_trees_close(new.g.params, state.g.params, atol=1e-8)  # theta_1 = theta (zero fidelity gradient)
-    assert int(new.g.opt_state.count) == 1  # the temporary Adam step left no trace
+    assert int(new.g.opt_state.count) == 1  # the fidelity step was taken
+    assert int(new.g_adv_opt_state.count) == 0  # the temporary adversarial step left no trace
     # And the adversarial step was real: the discriminator's gradient at G's output is nonzero.
     logits_grad = jax.grad(lambda x: adversarial.generator_adversarial_loss(
         method.discriminator.apply({"params": state.d.params, "batch_stats": state.d.batch_stats}, x,

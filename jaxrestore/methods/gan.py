@@ -45,11 +45,16 @@ class Net:
 
 @struct.dataclass
 class GanState:
-    """The whole training state; ``d`` is None when no discriminator is trained."""
+    """The whole training state; ``d`` is None when no discriminator is trained.
+
+    ``g_adv_opt_state`` is the generator's Adam state for the adversarial loss, kept
+    apart from the fidelity one by the constrained update (None for the others).
+    """
 
     step: jax.Array
     g: Net
     d: Net | None
+    g_adv_opt_state: Any = None
 
 
 def lr_schedule(opt_cfg, base_lr: float) -> optax.Schedule:
@@ -83,6 +88,7 @@ class GanMethod:
     """
 
     uses_discriminator: bool = True
+    separate_adversarial_optimizer: bool = False
 
     def __init__(self, config):
         self.config = config
@@ -119,12 +125,20 @@ class GanMethod:
     def _init(self, key, batch) -> GanState:
         g_key, d_key = jax.random.split(key)
         g_vars = self.generator.init(g_key, batch["degraded"][:1], train=False)
-        g = Net(g_vars["params"], g_vars.get("batch_stats", {}), self.g_tx.init(g_vars["params"]))
         d = None
         if self.discriminator is not None:
             d_vars = self.discriminator.init(d_key, batch["target"][:1], train=False)
             d = Net(d_vars["params"], d_vars.get("batch_stats", {}), self.d_tx.init(d_vars["params"]))
-        return GanState(step=jnp.zeros((), jnp.int32), g=g, d=d)
+        state = GanState(step=jnp.zeros((), jnp.int32), g=None, d=d)
+        return self.with_generator(state, g_vars)
+
+    def with_generator(self, state: GanState, variables) -> GanState:
+        """``state`` with the generator's variables replaced and its optimizer states reset
+        (a fresh start, or ``init_from`` another run's generator)."""
+        params = variables["params"]
+        g = Net(params, variables.get("batch_stats", {}), self.g_tx.init(params))
+        adv = self.g_tx.init(params) if self.separate_adversarial_optimizer else None
+        return state.replace(g=g, g_adv_opt_state=adv)
 
     # -- pieces shared by the steps -------------------------------------------
 
