@@ -95,7 +95,8 @@ def save_state(manager: ocp.CheckpointManager, step: int, state, generator, data
 
 
 def restore_state(manager: ocp.CheckpointManager, step: int, abstract_state, data_iterator):
-    """Restores the training state into the structure of ``abstract_state`` and the iterator in place."""
+    """Restores the training state into the structure (and shardings) of ``abstract_state``
+    and the iterator in place."""
     import grain
 
     args = {"state": ocp.args.StandardRestore(abstract_state)}
@@ -137,17 +138,26 @@ def load_generator_variables(run_dir: str | os.PathLike, *, which: str = "auto")
     for sub in candidates:
         if not (run_dir / sub).is_dir():
             continue
-        manager = ocp.CheckpointManager(run_dir / sub, item_names=("generator",))
+        manager = ocp.CheckpointManager(run_dir / sub, item_handlers={"generator": ocp.StandardCheckpointHandler()})
         step = manager.latest_step()
         if step is None:
             continue
-        restored = manager.restore(step, args=ocp.args.Composite(generator=ocp.args.StandardRestore()))
+        variables = restore_on_this_host(manager, step, "generator")
         manager.close()
-        variables = jax.tree.map(np.asarray, restored["generator"])
         return variables, int(step), ("best" if sub == BEST_DIR else "latest")
     kind = "" if which == "auto" else f"{which} "
     raise CheckpointError(f"{str(run_dir)!r} holds no {kind}checkpoint yet; train longer or pass "
                           "another run directory.")
+
+
+def restore_on_this_host(manager: ocp.CheckpointManager, step: int, item: str):
+    """Restores one item as NumPy arrays, whatever devices the run that saved it had
+    (a run trained on 8 TPU chips is evaluated on one CPU)."""
+    metadata = manager.item_metadata(step)[item]
+    device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+    abstract = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), metadata)
+    restored = manager.restore(step, args=ocp.args.Composite(**{item: ocp.args.StandardRestore(abstract)}))
+    return jax.tree.map(np.asarray, restored[item])
 
 
 def check_same_structure(expected, got, *, source: str) -> None:

@@ -30,8 +30,12 @@ def per_process_batch_size(global_batch: int) -> int:
     return global_batch // jax.process_count()
 
 
+def replicated(mesh: Mesh) -> NamedSharding:
+    return NamedSharding(mesh, PartitionSpec())
+
+
 def replicate(tree, mesh: Mesh):
-    return jax.device_put(tree, NamedSharding(mesh, PartitionSpec()))
+    return jax.device_put(tree, replicated(mesh))
 
 
 def shard_batch(batch: dict, mesh: Mesh) -> dict:

@@ -192,7 +192,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     best = checkpoints.best_manager(workdir)
     start = manager.latest_step()
     if start is not None:
-        abstract = jax.eval_shape(lambda: method.init(init_key, _dummy_batch(config)))
+        abstract = jax.tree.map(  # replicated over this run's devices, whatever the saving run had
+            lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=parallel.replicated(mesh)),
+            jax.eval_shape(lambda: method.init(init_key, _dummy_batch(config))))
         state = checkpoints.restore_state(manager, start, abstract, data_iterator)
         logging.info("Resumed from %s at step %d.", workdir / checkpoints.STATE_DIR, start)
     else:

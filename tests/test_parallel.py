@@ -9,12 +9,16 @@ import numpy as np
 import pytest
 
 from conftest import REPO
+from jaxrestore.checkpoints import restore_on_this_host
 from jaxrestore.errors import ConfigError
 from jaxrestore.parallel import per_process_batch_size
 from jaxrestore.train import train_and_evaluate
 
+# Adam eps = 1 (see test_methods.py): with eps = 1e-8 the float noise in the exactly-zero gradients
+# of conv biases in front of BatchNorm becomes full steps of random sign, which a different
+# reduction order (2 devices) flips; eps = 1 keeps the step a smooth function of the gradient.
 OVERRIDES = {"train.pretrain_steps": 1, "train.num_steps": 3, "train.checkpoint_every": 3,
-             "train.batch_size": 4, "eval.data": ""}
+             "train.batch_size": 4, "eval.data": "", "optimizer.eps": 1.0}
 
 SCRIPT = """
 import sys, jax
@@ -29,8 +33,8 @@ train_and_evaluate(tiny_config("csrgan", **{overrides!r}), {workdir!r})
 def final_state(workdir):
     import orbax.checkpoint as ocp
 
-    manager = ocp.CheckpointManager(workdir / "checkpoints", item_names=("state",))
-    return manager.restore(3, args=ocp.args.Composite(state=ocp.args.StandardRestore()))["state"]
+    manager = ocp.CheckpointManager(workdir / "checkpoints", item_handlers={"state": ocp.StandardCheckpointHandler()})
+    return restore_on_this_host(manager, 3, "state")  # saved on 2 devices, read on 1
 
 
 def test_two_devices_equal_one_device(make_config, tmp_path):
