@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
+from jaxrestore.atomic import atomic_open
 from jaxrestore.errors import CheckpointError
 
 CONFIG_FILE = "config.json"
@@ -44,10 +44,8 @@ def write_config(workdir: str | os.PathLike, config: ml_collections.ConfigDict) 
         return
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=workdir, prefix=".config.", suffix=".json")
-    with os.fdopen(fd, "w") as f:
+    with atomic_open(workdir / CONFIG_FILE) as f:
         f.write(config.to_json_best_effort(indent=2, sort_keys=True))
-    os.replace(tmp, workdir / CONFIG_FILE)
 
 
 def read_config(run_dir: str | os.PathLike) -> ml_collections.ConfigDict:
@@ -112,10 +110,8 @@ def save_best(manager: ocp.CheckpointManager, step: int, generator, psnr_y: floa
     manager.wait_until_finished()
     if jax.process_index() == 0:
         directory = Path(manager.directory)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".score.", suffix=".json")
-        with os.fdopen(fd, "w") as f:
+        with atomic_open(directory / "score.json") as f:
             json.dump({"step": int(step), "psnr_y": float(psnr_y)}, f)
-        os.replace(tmp, directory / "score.json")
 
 
 def best_score(workdir: str | os.PathLike) -> float:

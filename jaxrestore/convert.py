@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 
 import numpy as np
 from absl import flags
 
+from jaxrestore.atomic import atomic_open
 from jaxrestore.errors import ConfigError, run_cli
 
 
@@ -44,15 +44,8 @@ def write_npz_atomic(path: str, arrays: dict[str, np.ndarray], *, overwrite: boo
         raise ConfigError(f"The output folder {directory!r} does not exist; create it first.")
     if os.path.exists(path) and not overwrite:
         raise ConfigError(f"{path!r} already exists; remove it or pass --overwrite.")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_open(path, "wb") as f:
+        np.savez(f, **arrays)
 
 
 def convert_vgg19(input_path: str, output_path: str, *, overwrite: bool = False) -> str:

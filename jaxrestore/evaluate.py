@@ -17,13 +17,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from absl import app, flags
 
+from jaxrestore.atomic import atomic_open
 from jaxrestore.errors import CheckpointError, ConfigError, run_cli
 from jaxrestore.evaluation import BicubicRestorer, evaluate_folders
 from jaxrestore.imaging.io import list_images
@@ -74,17 +73,8 @@ def _restorer(task: str, baseline: str | None, checkpoint: str | None, scale: in
 
 def write_atomically(path: Path, text: str) -> None:
     """Writes ``text`` to a temporary file beside ``path`` and renames it into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
 
 
 def format_table(summary: dict[str, dict]) -> str:

@@ -17,14 +17,12 @@ TensorBoard event files (scalars and image grids) and ``samples/grid_<step>.png`
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import ml_collections
-import numpy as np
 from absl import logging
 from clu import metric_writers, periodic_actions
 

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jaxrestore import evaluate as evaluate_cli
-from jaxrestore.errors import CheckpointError, ConfigError, DataError
+from jaxrestore.errors import ConfigError, DataError
 from jaxrestore.evaluation import (
     BicubicRestorer,
     evaluate_folders,
