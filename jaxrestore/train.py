@@ -142,13 +142,15 @@ class Evaluator:
         # Bicubic through the same uint8 RGB pipeline as the model (evaluation.py explains
         # the Y-channel variant behind the published bicubic rows).
         self.bicubic = BicubicRestorer(self.scale, luma_reference=False)
+        # One restorer for the whole run, so its jitted apply compiles once per image shape.
+        self.restorer = ModelRestorer(method.generator, None, task=self.task, scale=self.scale)
         self.baseline = evaluate_images(self.bicubic, self.images, scale=self.scale) if self.images else None
 
     def __call__(self, state, step: int, writer) -> dict:
         if not self.images:
             return {}
-        restorer = ModelRestorer(self.method.generator, self.method.generator_variables(state),
-                                 task=self.task, scale=self.scale)
+        restorer = self.restorer
+        restorer.variables = self.method.generator_variables(state)
         result = evaluate_images(restorer, self.images, scale=self.scale)
         metrics = {"eval/psnr_y": result["psnr_y"], "eval/ssim_y": result["ssim_y"],
                    "eval/bicubic_psnr_y": self.baseline["psnr_y"],

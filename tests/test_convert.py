@@ -15,7 +15,7 @@ import jax
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+import torch  # noqa: E402  (the test extra installs it; never skipped)
 nn = torch.nn
 
 from jaxrestore.errors import CheckpointError  # noqa: E402

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-tfds = pytest.importorskip("tensorflow_datasets")
+import tensorflow_datasets as tfds  # noqa: E402
 
 from jaxrestore.data.pipeline import make_train_dataset  # noqa: E402
 from jaxrestore.data.sources import TfdsSource, parse_sources  # noqa: E402

@@ -26,7 +26,6 @@ from jaxrestore.metrics import psnr, ssim
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / ".." / "shared" / "data"
-needs_data = pytest.mark.skipif(not (DATA / "Set5").is_dir(), reason="shared/data benchmark images not present")
 
 # Published bicubic rows (SRCNN/VDSR tables): (PSNR-Y dB, SSIM-Y).
 PUBLISHED = {
@@ -40,7 +39,6 @@ MEASURED = {
 }
 
 
-@needs_data
 @pytest.mark.parametrize("scale", [2, 3, 4])
 def test_bicubic_reproduces_published_figures(scale):
     results = evaluate_folders(BicubicRestorer(scale), [DATA / "Set5", DATA / "Set14"], scale=scale, progress=False)
@@ -53,7 +51,6 @@ def test_bicubic_reproduces_published_figures(scale):
         assert got[1] == pytest.approx(MEASURED[name, scale][1], abs=1e-4), name
 
 
-@needs_data
 def test_bicubic_rgb_pipeline_set5_x4():
     # The uint8 RGB pipeline a model sees: a little below the published Y-channel protocol.
     results = evaluate_folders(BicubicRestorer(4, luma_reference=False), [DATA / "Set5"], scale=4, progress=False)
@@ -145,7 +142,6 @@ def _cli(*args, cwd=None):
                           capture_output=True, text=True, timeout=300)
 
 
-@needs_data
 def test_cli_end_to_end_on_set5(tmp_path):
     output = tmp_path / "results.json"
     proc = _cli("--baseline=bicubic", "--scale=4", f"--data={DATA / 'Set5'}", f"--output={output}")
