@@ -102,3 +102,11 @@ def test_mock_data_coco_through_data_source():
         assert len(source) == 3
         image = source[1]
     assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[-1] == 3
+
+
+def test_mock_data_div2k_reads_the_hr_images():
+    with tfds.testing.mock_data(num_examples=2):
+        source = TfdsSource("div2k/bicubic_x4", "train")
+        image = source[0]
+        hr_shape = source._source[0]["hr"].shape
+    assert image.shape == hr_shape and image.dtype == np.uint8

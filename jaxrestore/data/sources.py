@@ -96,8 +96,11 @@ def _prepare_hint(name: str, data_dir: str | None) -> str:
     return f"run `tfds build {base} --file_format=array_record{dir_flag}`"
 
 
+IMAGE_FEATURES = ("image", "hr")
+
+
 class TfdsSource:
-    """The ``image`` feature of a TFDS split, read with ``tfds.data_source`` (array_record).
+    """The ``image`` (or DIV2K's ``hr``) feature of a TFDS split, read with ``tfds.data_source`` (array_record).
 
     ``data_dir=None`` (or ``""``) is TFDS's default (``$TFDS_DATA_DIR`` or
     ``~/tensorflow_datasets``). Nothing is downloaded here: an unprepared dataset is a
@@ -118,12 +121,15 @@ class TfdsSource:
                 builder_kwargs={"file_format": "array_record"})
         except Exception as err:  # diagnose, then re-raise as one clear sentence
             raise self._diagnose(tfds, err) from None
-        self._image_key = "image"
         features = getattr(getattr(self._source, "dataset_info", None), "features", None)
-        if features is not None and "image" not in features:
+        keys = list(features.keys()) if features is not None else ["image"]
+        # "image" for COCO, ImageNet and most image datasets; "hr" for DIV2K, whose "lr" is
+        # ignored: the pipeline makes its own MATLAB-bicubic LR from the HR image.
+        self._image_key = next((k for k in IMAGE_FEATURES if k in keys), None)
+        if self._image_key is None:
             raise DataError(
-                f"TFDS dataset {name!r} has no 'image' feature (features: "
-                f"{', '.join(features.keys())}); use a dataset of images.")
+                f"TFDS dataset {name!r} has no image feature named {' or '.join(IMAGE_FEATURES)} "
+                f"(features: {', '.join(keys)}); use a dataset of images.")
 
     def _diagnose(self, tfds, err: Exception) -> Exception:
         name, data_dir = self.dataset, self.data_dir
