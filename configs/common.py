@@ -7,10 +7,13 @@ Fields (all can be overridden on the command line, e.g. ``--config.train.num_ste
 * ``init_from`` — a run directory (workdir) whose generator starts this run
   (SRGAN and cSRGAN start from SRResNet); ignored when the workdir already has
   a checkpoint to resume from.
-* ``task`` — ``name`` (``sr``) and ``scale``.
+* ``task`` — ``name`` (``sr``: ``scale``; ``jpeg``: ``quality``, the JPEG quality
+  factor 1-100, see configs/argan.py).
 * ``model`` — generator (``srresnet``: ``num_blocks``, ``features``, ``bicubic_skip``:
-  add the bicubic upsampled input to the output, off in the papers' configs) and
-  discriminator (``srgan``: ``d_features`` is the first layer's width, 64 in the paper).
+  add the bicubic upsampled input to the output, off in the papers' configs;
+  ``argan``: ``num_blocks``, ``features``, ``channels``, ``input_skip``: add the
+  JPEG input to the output, off in the papers' configs) and discriminator
+  (``srgan`` or ``argan``: ``d_features`` is the first layer's width, 64 in the papers).
 * ``loss`` — ``fidelity`` (``mse`` | ``vgg``), ``adversarial_weight`` (lambda of
   eq. 6), VGG options (``vgg_weights``: a torchvision vgg19 file, see README;
   ``vgg_random_init`` must be set explicitly to run the VGG loss on random weights).
@@ -20,8 +23,15 @@ Fields (all can be overridden on the command line, e.g. ``--config.train.num_ste
   steps before the method's own step), logging/checkpoint/eval periods,
   ``keep_checkpoints``, ``grid_images`` (validation images in the PNG grid).
 * ``data`` — training sources and patches, see ``jaxrestore/data/pipeline.py``.
+* ``data.epoch_images`` — images in one pass over the training set (0: unknown);
+  only used to label FID records with an epoch.
 * ``eval`` — ``data``: held-out images for periodic evaluation (a source spec:
   ``folder:/path`` or ``procedural:...``; empty disables it), ``max_images``.
+  FID every ``fid_every_steps`` steps (0: off) between the clean and the restored
+  ``fid_data`` images (first ``fid_max_images``; 0: all), with the Inception
+  weights ``fid_weights`` (``python -m jaxrestore.convert inception``, see
+  README); ``fid_random_init`` must be set explicitly to run it on random weights
+  (tests only: such FIDs mean nothing). Records go to ``<workdir>/fid.jsonl``.
 """
 
 from __future__ import annotations
@@ -86,9 +96,18 @@ def get_config() -> ml_collections.ConfigDict:
         "num_threads": 8,
         "prefetch_buffer": 4,
         "seed": 0,
+        "epoch_images": 0,
     })
 
-    c.eval = ml_collections.ConfigDict({"data": "", "max_images": 0})
+    c.eval = ml_collections.ConfigDict({
+        "data": "",
+        "max_images": 0,
+        "fid_every_steps": 0,
+        "fid_data": "",
+        "fid_max_images": 0,
+        "fid_weights": "",
+        "fid_random_init": False,
+    })
     return c
 
 
@@ -96,7 +115,10 @@ def quick(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """The offline preset: a small model on built-in procedural images, minutes on 2 CPU cores."""
     c.model.num_blocks = 4
     c.model.features = 32
-    c.model.bicubic_skip = True
+    if c.model.generator == "srresnet":
+        c.model.bicubic_skip = True
+    else:
+        c.model.input_skip = True
     c.model.d_features = 16
     c.optimizer.g_lr = 2e-3
     c.optimizer.d_lr = 2e-3
@@ -106,6 +128,7 @@ def quick(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     c.train.checkpoint_every = 300
     c.train.eval_every = 300
     c.data.train = "procedural:deadleaves:count=100000:size=128:seed=0"
+    c.data.epoch_images = 100_000
     c.data.patch_size = 48
     c.data.num_threads = 2
     c.data.prefetch_buffer = 2
@@ -134,9 +157,43 @@ def apply_preset(c: ml_collections.ConfigDict, arg: str | None, presets: dict):
     """Applies the preset named by the ``--config=FILE:ARG`` argument, with a clear error."""
     if not arg:
         return c
-    if arg not in presets:
-        from jaxrestore.errors import ConfigError
+    for name in arg.split(","):  # several presets apply in order: --config=configs/argan.py:vgg,quick
+        if name not in presets:
+            from jaxrestore.errors import ConfigError
 
-        raise ConfigError(f"unknown preset {arg!r}; use one of {sorted(presets)} (e.g. "
-                          f"--config=configs/srgan.py:quick) or none.")
-    return presets[arg](c)
+            raise ConfigError(f"unknown preset {name!r}; use one of {sorted(presets)} (e.g. "
+                              f"--config=configs/srgan.py:quick) or none.")
+        c = presets[name](c)
+    return c
+
+
+def jpeg_task(c: ml_collections.ConfigDict, quality: int = 10) -> ml_collections.ConfigDict:
+    """The artifact-removal setting of 000_* 4.1.1 shared by configs/argan.py and cargan.py.
+
+    Task: luma JPEG at ``quality`` (one network per quality factor). ARGAN networks
+    on one channel. Data: COCO 2017 train through tensorflow-datasets, 48x48
+    patches, batch 16, no flips/rotations (none stated); Adam lr 1e-4, beta1 0.5
+    for G and D (000_* section 3); BSDS500 is the validation set, which
+    tensorflow-datasets does not carry: pass ``--config.eval.data=folder:/path/BSDS500/test``.
+    FID (Figure 4) on COCO 2017 validation once per epoch when asked for.
+    """
+    c.task = ml_collections.ConfigDict({"name": "jpeg", "quality": quality, "scale": 1})
+    c.model = ml_collections.ConfigDict({
+        "generator": "argan",
+        "num_blocks": 15,
+        "features": 64,
+        "channels": 1,
+        "input_skip": False,
+        "discriminator": "argan",
+        "d_features": 64,
+    })
+    c.optimizer.b1 = 0.5
+    c.optimizer.g_lr = 1e-4
+    c.optimizer.d_lr = 1e-4
+    c.data.train = "tfds:coco/2017:train"
+    c.data.patch_size = 48
+    c.data.skip_small_images = True
+    c.data.epoch_images = 118_287  # COCO 2017 train
+    c.eval.fid_data = "tfds:coco/2017:validation"
+    c.eval.fid_max_images = 0
+    return c

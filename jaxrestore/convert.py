@@ -3,12 +3,19 @@ r"""Converts foreign (PyTorch) weights into files this package reads without tor
 Usage:
 
   python -m jaxrestore.convert vgg19 --input=vgg19-dcbb9e9d.pth --output=vgg19.npz
+  python -m jaxrestore.convert inception --input=pt_inception-2015-12-05-6726825d.pth \
+      --output=inception_fid.npz
 
 The first positional argument names the model; each model has one converter in
 ``CONVERTERS``. ``vgg19`` turns a torchvision vgg19 state dict (.pth/.pt or
 .safetensors) into an .npz holding only the sixteen ``features.N.weight/bias``
 arrays in torchvision's layout, which ``jaxrestore.weights.load_vgg19_params``
-(``--config.loss.vgg_weights=vgg19.npz``) reads without PyTorch. Outputs are
+(``--config.loss.vgg_weights=vgg19.npz``) reads without PyTorch. ``inception``
+does the same for the FID Inception-v3 (pytorch-fid's ``pt_inception-2015-12-05``
+weights, or a torchvision inception_v3 state dict): the .npz keeps the 94
+convolutions and batch norms under their PyTorch names and is read by
+``jaxrestore.weights.inception.load_inception_variables`` and
+``jaxrestore.metrics.fid.InceptionFeatures``. Outputs are
 written atomically: a temporary file beside the target, then ``os.replace``.
 """
 
@@ -58,9 +65,20 @@ def convert_vgg19(input_path: str, output_path: str, *, overwrite: bool = False)
     return f"wrote {output_path} ({len(features)} VGG19 feature arrays from {input_path})"
 
 
+def convert_inception(input_path: str, output_path: str, *, overwrite: bool = False) -> str:
+    """FID (pytorch-fid) or torchvision Inception-v3 state dict -> torch-free .npz of its layers."""
+    from jaxrestore.weights.inception import inception_torch_arrays
+    from jaxrestore.weights.state_dict import load_state_dict
+
+    arrays = inception_torch_arrays(load_state_dict(input_path))  # validates keys and shapes
+    write_npz_atomic(output_path, arrays, overwrite=overwrite)
+    return f"wrote {output_path} ({len(arrays)} FID Inception arrays from {input_path})"
+
+
 # Model name -> converter(input_path, output_path, *, overwrite) returning a summary line.
 CONVERTERS: dict[str, Callable[..., str]] = {
     "vgg19": convert_vgg19,
+    "inception": convert_inception,
 }
 
 
@@ -75,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         positional = fv(argv)[1:]
     except flags.Error as err:
         raise ConfigError(f"{err}; run `python -m jaxrestore.convert --help` for the flags.") from None
-    models = ", ".join(sorted(CONVERTERS))
+    models = ", ".join(CONVERTERS)  # in registration order
     if len(positional) != 1 or positional[0] not in CONVERTERS:
         got = " ".join(positional) or "nothing"
         raise ConfigError(

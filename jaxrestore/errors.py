@@ -33,8 +33,26 @@ class TrainingDiverged(JaxRestoreError):
     """A loss became NaN or infinite; the last good checkpoint is left intact."""
 
 
+class _QuietLibraries:
+    """Drops INFO records of orbax/grain bookkeeping; their warnings and errors pass."""
+
+    def filter(self, record) -> bool:
+        noisy = "/orbax/" in record.pathname or "/grain/" in record.pathname
+        return not noisy or record.levelno > 20
+
+
+def quiet_library_logs() -> None:
+    """Keeps the command-line tools' stderr to their own messages (idempotent)."""
+    from absl import logging
+
+    handler = logging.get_absl_handler()
+    if not any(isinstance(f, _QuietLibraries) for f in handler.filters):
+        handler.addFilter(_QuietLibraries())
+
+
 def run_cli(main: Callable[[], object]) -> None:
     """Runs ``main``; a :class:`JaxRestoreError` becomes one line on stderr and exit 2."""
+    quiet_library_logs()
     try:
         main()
     except JaxRestoreError as err:

@@ -3,13 +3,18 @@
     python -m jaxrestore.evaluate --baseline=bicubic --scale=4 \\
         --data=../shared/data/Set5 --data=../shared/data/Set14 --output=results.json
     python -m jaxrestore.evaluate --checkpoint=runs/srgan --data=DIR --output=results.json
+    python -m jaxrestore.evaluate --task=jpeg --quality=10 --baseline=jpeg \
+        --data=../shared/data/Set5 --output=results.json
+    python -m jaxrestore.evaluate --task=jpeg --checkpoint=runs/cargan --data=DIR --output=results.json
 
 Prints a table (folder, images, PSNR-Y, SSIM-Y) and writes
 ``{"<folder>": {"psnr_y", "ssim_y", "images"}}`` to ``--output`` and the same
 rows to a CSV beside it (same stem, ``.csv``), both atomically. The protocol is
 :mod:`jaxrestore.evaluation`'s. ``--baseline=bicubic`` follows the published
 Y-channel bicubic rows; ``--baseline=bicubic_rgb`` upsamples the uint8 RGB LR
-exactly as a model receives it.
+exactly as a model receives it. ``--task=jpeg`` compresses each clean image's
+luma at ``--quality`` and scores the restoration on it (000_* Table 1);
+``--baseline=jpeg`` is the plain-JPEG row.
 """
 
 from __future__ import annotations
@@ -24,50 +29,63 @@ from absl import app, flags
 
 from jaxrestore.atomic import atomic_open
 from jaxrestore.errors import CheckpointError, ConfigError, run_cli
-from jaxrestore.evaluation import BicubicRestorer, evaluate_folders
+from jaxrestore.evaluation import BicubicRestorer, JpegRestorer, evaluate_folders
 from jaxrestore.imaging.io import list_images
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("task", "sr", "Restoration task to evaluate: sr.")
-flags.DEFINE_string("baseline", None, "Classical baseline to score instead of a checkpoint (sr: bicubic, bicubic_rgb).")
+flags.DEFINE_string("task", "sr", "Restoration task to evaluate: sr (super-resolution) or jpeg (artifact removal).")
+flags.DEFINE_string("baseline", None, "Classical baseline to score instead of a checkpoint "
+                    "(sr: bicubic, bicubic_rgb; jpeg: jpeg).")
 flags.DEFINE_string("checkpoint", None, "Run directory of a trained model to score.")
 flags.DEFINE_string("which", "auto", "Which checkpoint of the run: best, latest or auto (best if present).")
 flags.DEFINE_bool("ema", False, "Use the exponential moving average of the generator weights.")
-flags.DEFINE_integer("scale", None, "Upscaling factor; required for a baseline, checked against a checkpoint.")
+flags.DEFINE_integer("scale", None, "sr: upscaling factor; required for a baseline, checked against a checkpoint.")
+flags.DEFINE_integer("quality", None, "jpeg: JPEG quality factor (1-100); required for a baseline, checked "
+                     "against a checkpoint.")
 flags.DEFINE_multi_string("data", [], "Folder of HR images; repeat for several folders.")
 flags.DEFINE_string("output", None, "JSON file for the results; a CSV with the same stem is written beside it.")
 flags.DEFINE_bool("progress", True, "Print a line per image while evaluating.")
 
-# Per task: the baselines it offers (name -> factory taking the scale) and the evaluator.
+# Per task: its option flag and the baselines it offers (name -> factory taking the option).
 SR_BASELINES: dict[str, Callable[[int], object]] = {
     "bicubic": lambda scale: BicubicRestorer(scale, luma_reference=True),
     "bicubic_rgb": lambda scale: BicubicRestorer(scale, luma_reference=False),
 }
-TASKS = {"sr": SR_BASELINES}
+JPEG_BASELINES: dict[str, Callable[[int], object]] = {"jpeg": JpegRestorer}
+TASKS = {"sr": SR_BASELINES, "jpeg": JPEG_BASELINES}
+TASK_OPTION = {"sr": "scale", "jpeg": "quality"}
+TASK_NAMES = {"sr": "super-resolution", "jpeg": "JPEG artifact removal"}
 
 COLUMNS = ("folder", "images", "psnr_y", "ssim_y")
 
 
-def _restorer(task: str, baseline: str | None, checkpoint: str | None, scale: int | None):
+def _restorer(task: str, baseline: str | None, checkpoint: str | None, option: int | None):
+    """The restorer to score; ``option`` is the task's --scale or --quality (None if not given)."""
     if (baseline is None) == (checkpoint is None):
         raise ConfigError("pass exactly one of --baseline or --checkpoint to say what to evaluate.")
+    name = TASK_OPTION[task]
     if baseline is not None:
         baselines = TASKS[task]
         if baseline not in baselines:
             raise ConfigError(f"unknown --baseline={baseline!r} for --task={task}; choose one of {', '.join(baselines)}.")
-        if scale is None:
-            raise ConfigError(f"--baseline={baseline} needs --scale; pass e.g. --scale=4.")
-        return baselines[baseline](scale)
+        if option is None:
+            example = "--scale=4" if task == "sr" else "--quality=10"
+            raise ConfigError(f"--baseline={baseline} needs --{name}; pass e.g. {example}.")
+        return baselines[baseline](option)
     from jaxrestore.inference import load_restorer  # heavy: only when a checkpoint is scored
 
     restorer = load_restorer(checkpoint, which=FLAGS.which, ema=FLAGS.ema)
     own_task = getattr(restorer, "task", task)
     if own_task != task:
-        raise CheckpointError(f"checkpoint {checkpoint!r} was trained for task {own_task!r}, not {task!r}; pass --task={own_task}.")
-    if scale is not None and scale != restorer.scale:
         raise CheckpointError(
-            f"checkpoint {checkpoint!r} upscales by {restorer.scale} but --scale={scale}; drop --scale or pass --scale={restorer.scale}.")
+            f"checkpoint {checkpoint!r} was trained for {TASK_NAMES.get(own_task, own_task)} (task {own_task!r}), "
+            f"not {TASK_NAMES[task]}; pass --task={own_task}.")
+    own = getattr(restorer, name)
+    if option is not None and option != own:
+        what = "upscales by" if task == "sr" else "was trained for JPEG quality"
+        raise CheckpointError(
+            f"checkpoint {checkpoint!r} {what} {own} but --{name}={option}; drop --{name} or pass --{name}={own}.")
     return restorer
 
 
@@ -113,7 +131,8 @@ def run(
     task: str,
     baseline: str | None,
     checkpoint: str | None,
-    scale: int | None,
+    scale: int | None = None,
+    quality: int | None = None,
     data: Sequence[str],
     output: str | None,
     progress: bool = True,
@@ -121,6 +140,9 @@ def run(
     """Everything the command does, as a function: returns the per-folder summary."""
     if task not in TASKS:
         raise ConfigError(f"unknown --task={task!r}; choose one of {', '.join(TASKS)}.")
+    other = {"sr": ("quality", quality), "jpeg": ("scale", scale)}[task]
+    if other[1] is not None:
+        raise ConfigError(f"--{other[0]} does not apply to --task={task}; pass --{TASK_OPTION[task]} instead.")
     if (baseline is None) == (checkpoint is None):
         raise ConfigError("pass exactly one of --baseline or --checkpoint to say what to evaluate.")
     if not data:
@@ -128,8 +150,8 @@ def run(
     outputs = _output_paths(output)
     for folder in data:
         list_images(folder)  # a wrong path fails before a model is loaded
-    restorer = _restorer(task, baseline, checkpoint, scale)
-    results = evaluate_folders(restorer, data, scale=restorer.scale, progress=progress)
+    restorer = _restorer(task, baseline, checkpoint, scale if task == "sr" else quality)
+    results = evaluate_folders(restorer, data, task=task, progress=progress)
     summary = {name: {"psnr_y": r["psnr_y"], "ssim_y": r["ssim_y"], "images": r["images"]} for name, r in results.items()}
     print(format_table(summary), flush=True)
     if outputs is not None:
@@ -148,6 +170,7 @@ def main(argv: Sequence[str]) -> None:
         baseline=FLAGS.baseline,
         checkpoint=FLAGS.checkpoint,
         scale=FLAGS.scale,
+        quality=FLAGS.quality,
         data=FLAGS.data,
         output=FLAGS.output,
         progress=FLAGS.progress,

@@ -3,8 +3,11 @@
 A :class:`ModelRestorer` wraps a generator module and its variables. ``apply``
 maps NHWC float images in [0, 1] to restored ones (jitted, one compilation per
 input shape); calling it on a uint8 HxWxC image returns a uint8 image rounded as
-MATLAB's uint8 conversion does. Grey (one-channel) inputs are replicated to RGB
-for the network and the output's channel mean is returned as the grey result.
+MATLAB's uint8 conversion does. For an RGB network, grey (one-channel) inputs are
+replicated to RGB and the output's channel mean is returned as the grey result; a
+one-channel network (the JPEG task's luma) takes one-channel images only. Inputs
+whose size is not a multiple of the generator's ``size_multiple`` (ARGAN's trunk
+runs at half resolution) are padded by edge reflection and the output cropped back.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxrestore import checkpoints
+from jaxrestore.errors import DataError
 from jaxrestore.imaging.resize import to_uint8
 from jaxrestore.models import build_generator
 
@@ -23,22 +27,36 @@ from jaxrestore.models import build_generator
 class ModelRestorer:
     """A generator bound to its variables; satisfies ``jaxrestore.evaluation.Restorer``."""
 
-    def __init__(self, generator, variables, *, task: str, scale: int):
+    def __init__(self, generator, variables, *, task: str, scale: int = 1, quality: int | None = None):
         self.generator = generator
         self.variables = variables
         self.task = task
         self.scale = scale
+        self.quality = quality
+        self.channels = getattr(generator, "channels", 3)
         self._apply = jax.jit(lambda v, x: generator.apply(v, x, train=False))
 
     def apply(self, degraded) -> jax.Array:
         """NHWC float in [0, 1] -> restored NHWC float (unclipped)."""
-        return self._apply(self.variables, jnp.asarray(degraded, jnp.float32))
+        x = jnp.asarray(degraded, jnp.float32)
+        multiple = getattr(self.generator, "size_multiple", 1)
+        h, w = x.shape[1:3]
+        pad_h, pad_w = -h % multiple, -w % multiple
+        if pad_h or pad_w:
+            x = jnp.pad(x, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="reflect")
+            return self._apply(self.variables, x)[:, :h * self.scale, :w * self.scale]
+        return self._apply(self.variables, x)
 
     def __call__(self, degraded: np.ndarray) -> np.ndarray:
         """uint8 HxWxC (C = 1 or 3) -> uint8 restored image with the same channel count."""
         grey = degraded.ndim == 2 or degraded.shape[-1] == 1
         x = np.asarray(degraded, np.float32).reshape(degraded.shape[0], degraded.shape[1], -1) / 255.0
-        if grey:
+        if self.channels == 1:
+            if not grey:
+                raise DataError(f"this {self.task} model restores one channel (luma), but the image has "
+                                f"{x.shape[-1]}; pass its Y channel (jaxrestore.restore does this for RGB files).")
+            grey = False  # the network's own channel count: nothing to replicate or average
+        elif grey:
             x = np.repeat(x, 3, axis=-1)
         y = np.asarray(self.apply(x[None]))[0].astype(np.float64)
         if grey:
@@ -61,4 +79,12 @@ def load_restorer(run_dir: str | os.PathLike, *, which: str = "auto", ema: bool 
         variables = {**variables, "params": variables["ema"]}
     variables = {k: v for k, v in variables.items() if k != "ema"}
     generator = build_generator(config.model, scale=config.task.scale)
-    return ModelRestorer(generator, variables, task=config.task.name, scale=config.task.scale)
+    return restorer_for_config(config, generator, variables)
+
+
+def restorer_for_config(config, generator, variables) -> ModelRestorer:
+    """A :class:`ModelRestorer` carrying the task options of a run's config."""
+    task = config.task.name
+    if task == "jpeg":
+        return ModelRestorer(generator, variables, task=task, quality=config.task.quality)
+    return ModelRestorer(generator, variables, task=task, scale=config.task.scale)

@@ -17,7 +17,7 @@ import sys
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from jaxrestore.errors import JaxRestoreError
+from jaxrestore.errors import JaxRestoreError, quiet_library_logs
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Experiment config file, e.g. configs/srgan.py[:quick].",
@@ -27,16 +27,8 @@ flags.DEFINE_enum("mode", "train", ["train"], "What to do (train resumes from th
 flags.DEFINE_bool("multihost", False, "Call jax.distributed.initialize() first (multi-host TPU/GPU).")
 
 
-class _QuietLibraries:
-    """Drops INFO records of orbax/tensorstore bookkeeping; their warnings and errors pass."""
-
-    def filter(self, record) -> bool:
-        noisy = "/orbax/" in record.pathname or "/grain/" in record.pathname
-        return not noisy or record.levelno > 20
-
-
 def _main(argv) -> None:
-    logging.get_absl_handler().addFilter(_QuietLibraries())
+    quiet_library_logs()
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     import jax

@@ -11,7 +11,14 @@ pixels, and only the core's part of the output is kept. A convolutional network
 sees the same neighbourhood for every kept pixel as it would on the whole image
 as long as the margin covers its receptive field (about 40 LR pixels for the
 16-block SRResNet; the default margin is 48), so the tiled output equals
-whole-image inference up to float rounding and has no seams.
+whole-image inference up to float rounding and has no seams. Tile edges and
+margins are kept at multiples of the generator's ``size_multiple`` (2 for ARGAN,
+whose trunk runs at half resolution) so every tile sees the whole image's grid.
+
+A JPEG artifact-removal checkpoint (task ``jpeg``) restores the luma channel it
+was trained on: an RGB input is converted to MATLAB YCbCr, its rounded Y is
+restored, and the result is recombined with the input's Cb and Cr; a grey input
+is restored directly. Run it on images compressed at the checkpoint's quality.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import numpy as np
 from absl import app, flags
 
 from jaxrestore.errors import DataError, run_cli
+from jaxrestore.imaging.color import rgb_to_ycbcr, rgb_to_y_uint8, ycbcr_to_rgb
 from jaxrestore.imaging.io import IMAGE_SUFFIXES, list_images, read_image, write_image
 from jaxrestore.imaging.resize import to_uint8
 
@@ -42,24 +50,31 @@ def define_flags() -> None:
     flags.DEFINE_enum("which", "auto", ["auto", "best", "latest"], "Which checkpoint of the run.")
     flags.DEFINE_bool("ema", False, "Use the EMA weights where the run keeps them.")
 
-def tile_grid(length: int, tile: int) -> list[tuple[int, int]]:
-    """Splits [0, length) into near-equal cores of at most ``tile`` pixels."""
+def tile_grid(length: int, tile: int, multiple: int = 1) -> list[tuple[int, int]]:
+    """Splits [0, length) into near-equal cores of at most about ``tile`` pixels whose inner
+    edges are multiples of ``multiple``."""
     count = max(1, math.ceil(length / tile))
-    edges = np.linspace(0, length, count + 1).round().astype(int)
+    edges = (np.linspace(0, length, count + 1) / multiple).round().astype(int) * multiple
+    edges[-1] = length
+    edges = np.unique(edges)
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
 
 
-def restore_tiled(apply, image: np.ndarray, *, scale: int, tile: int, margin: int) -> np.ndarray:
-    """Restores an HxWx3 float image in tiles; ``apply`` maps NHWC [0,1] floats to restored ones."""
+def restore_tiled(apply, image: np.ndarray, *, scale: int, tile: int, margin: int,
+                  multiple: int = 1) -> np.ndarray:
+    """Restores an HxWxC float image in tiles; ``apply`` maps NHWC [0,1] floats to restored ones."""
     h, w = image.shape[:2]
     if tile <= 0 or (h <= tile and w <= tile):
         return np.asarray(apply(image[None]))[0]
-    out = np.zeros((h * scale, w * scale, 3), np.float32)
-    for top, bottom in tile_grid(h, tile):
-        for left, right in tile_grid(w, tile):
+    margin = -(-margin // multiple) * multiple
+    out = None
+    for top, bottom in tile_grid(h, tile, multiple):
+        for left, right in tile_grid(w, tile, multiple):
             t0, b0 = max(0, top - margin), min(h, bottom + margin)
             l0, r0 = max(0, left - margin), min(w, right + margin)
             restored = np.asarray(apply(image[None, t0:b0, l0:r0]))[0]
+            if out is None:
+                out = np.zeros((h * scale, w * scale, restored.shape[-1]), np.float32)
             out[top * scale:bottom * scale, left * scale:right * scale] = restored[
                 (top - t0) * scale:(bottom - t0) * scale, (left - l0) * scale:(right - l0) * scale]
     return out
@@ -96,19 +111,33 @@ def restore_files(restorer, inputs: Sequence[str], output: str, *, tile: int = 0
     written = []
     for i, path in enumerate(paths, 1):
         image = read_image(path, mode="native")
-        grey = image.shape[-1] == 1
-        x = np.repeat(image, 3, axis=-1) if grey else image
-        restored = restore_tiled(restorer.apply, x.astype(np.float32) / 255.0, scale=restorer.scale,
-                                 tile=tile, margin=margin)
-        if grey:
-            restored = restored.mean(axis=-1, keepdims=True)
+        restored = restore_image(restorer, image, tile=tile, margin=margin)
         target = out_dir / f"{path.stem}.png"
-        write_image(target, to_uint8(restored.astype(np.float64) * 255.0))
+        write_image(target, restored)
         written.append(target)
         if progress:
             print(f"[{i}/{len(paths)}] {path} -> {target} ({image.shape[1]}x{image.shape[0]} -> "
                   f"{restored.shape[1]}x{restored.shape[0]})", file=sys.stderr)
     return written
+
+
+def restore_image(restorer, image: np.ndarray, *, tile: int = 0, margin: int = 48) -> np.ndarray:
+    """uint8 HxWxC (C = 1 or 3) -> the restored uint8 image with the same channel count."""
+    grey = image.shape[-1] == 1
+    channels = getattr(restorer, "channels", 3)
+    multiple = getattr(restorer.generator, "size_multiple", 1) if hasattr(restorer, "generator") else 1
+
+    def run(x: np.ndarray) -> np.ndarray:
+        return restore_tiled(restorer.apply, x.astype(np.float32) / 255.0, scale=restorer.scale,
+                             tile=tile, margin=margin, multiple=multiple)
+
+    if channels == 1 and not grey:  # a luma model on colour: restore Y, keep the input's chroma
+        ycbcr = rgb_to_ycbcr(image.astype(np.float64) / 255.0)
+        ycbcr[..., 0] = run(rgb_to_y_uint8(image)[..., None])[..., 0]
+        return to_uint8(ycbcr_to_rgb(ycbcr) * 255.0)
+    if channels == 3 and grey:
+        return to_uint8(run(np.repeat(image, 3, axis=-1)).mean(axis=-1, keepdims=True) * 255.0)
+    return to_uint8(run(image).astype(np.float64) * 255.0)
 
 
 def _main(argv) -> None:

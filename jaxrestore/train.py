@@ -12,7 +12,9 @@ Steps run data-parallel over every device (``jaxrestore.parallel``);
 Outputs in the workdir: ``config.json``, ``checkpoints/`` (keep-N, periodic,
 automatic resume), ``best/`` (the generator with the best validation PSNR),
 TensorBoard event files (scalars and image grids) and ``samples/grid_<step>.png``
-(LR | bicubic | output | HR rows on validation images).
+(LR | bicubic | output | HR rows on validation images for SR, JPEG | output |
+clean for artifact removal), and ``fid.jsonl`` when FID is tracked
+(``eval.fid_every_steps``).
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from clu import metric_writers, periodic_actions
 from jaxrestore import checkpoints, parallel
 from jaxrestore.data.pipeline import make_eval_images, make_train_dataset
 from jaxrestore.errors import CheckpointError, ConfigError, TrainingDiverged
-from jaxrestore.evaluation import BicubicRestorer, evaluate_images
-from jaxrestore.inference import ModelRestorer
+from jaxrestore.data.transforms import degradation_options, make_degradation
+from jaxrestore.evaluation import BicubicRestorer, JpegRestorer, evaluate_images
+from jaxrestore.imaging.jpeg import check_quality
+from jaxrestore.inference import restorer_for_config
 from jaxrestore.methods import build_method
 from jaxrestore.imaging.io import write_image
 from jaxrestore.summaries import comparison_grid
@@ -38,13 +42,32 @@ from jaxrestore.summaries import comparison_grid
 
 def check_config(config: ml_collections.ConfigDict) -> None:
     """Refuses settings that cannot work, before anything is written."""
-    scale, patch = config.task.scale, config.data.patch_size
-    if patch % scale:
-        raise ConfigError(f"data.patch_size={patch} is not divisible by task.scale={scale}; "
+    task, patch = config.task.name, config.data.patch_size
+    if task not in ("sr", "jpeg"):
+        raise ConfigError(f"unknown task {task!r}; set config.task.name to 'sr' or 'jpeg'.")
+    if task == "sr" and patch % config.task.scale:
+        raise ConfigError(f"data.patch_size={patch} is not divisible by task.scale={config.task.scale}; "
                           "choose a multiple of the scale.")
+    if task == "jpeg":
+        check_quality(config.task.quality)
+        if config.model.generator == "argan" and patch % 2:
+            raise ConfigError(f"data.patch_size={patch} must be even: the ARGAN generator works at half "
+                              "resolution inside; choose e.g. 48.")
     for name in ("num_steps", "batch_size", "log_every", "checkpoint_every"):
         if config.train[name] <= 0:
             raise ConfigError(f"train.{name}={config.train[name]} must be positive.")
+    eval_cfg = config.eval
+    if eval_cfg.get("fid_every_steps", 0) > 0:
+        if not eval_cfg.fid_data:
+            raise ConfigError("eval.fid_every_steps is set but eval.fid_data is empty; name the images "
+                              "to compute FID on (e.g. tfds:coco/2017:validation) or set fid_every_steps=0.")
+        if not eval_cfg.fid_weights and not eval_cfg.fid_random_init:
+            raise ConfigError("FID needs Inception weights: convert pytorch-fid's pt_inception-2015-12-05 "
+                              "file with `python -m jaxrestore.convert inception` and set "
+                              "eval.fid_weights=inception_fid.npz (see README), or set eval.fid_every_steps=0.")
+        if config.data.get("epoch_images", 0) <= 0:
+            raise ConfigError("FID records are labelled by epoch: set data.epoch_images to the number of "
+                              "training images (COCO 2017 train: 118287).")
     if config.method != "joint" or config.loss.adversarial_weight > 0:
         if not config.init_from and config.train.pretrain_steps <= 0:
             raise ConfigError(
@@ -53,9 +76,11 @@ def check_config(config: ml_collections.ConfigDict) -> None:
 
 
 def _dummy_batch(config) -> dict:
-    patch, scale = config.data.patch_size, config.task.scale
-    return {"degraded": jnp.zeros((1, patch // scale, patch // scale, 3), jnp.float32),
-            "target": jnp.zeros((1, patch, patch, 3), jnp.float32)}
+    degradation = make_degradation(config.task.name, **degradation_options(config.task))
+    patch, channels = config.data.patch_size, getattr(degradation, "channels", 3)
+    size = patch // config.task.scale if config.task.name == "sr" else patch
+    return {"degraded": jnp.zeros((1, size, size, channels), jnp.float32),
+            "target": jnp.zeros((1, patch, patch, channels), jnp.float32)}
 
 
 def _initial_state(method, config, key):
@@ -131,41 +156,109 @@ def _stop_if_diverged(metrics: dict, step: int, manager, workdir) -> None:
 
 
 class Evaluator:
-    """Periodic evaluation on held-out images: PSNR/SSIM-Y, bicubic reference, image grid."""
+    """Periodic evaluation on held-out images: PSNR/SSIM-Y, the task's classical baseline
+    (bicubic for SR, the plain JPEG for artifact removal), image grid."""
 
     def __init__(self, config, method, workdir: Path):
         self.method, self.workdir = method, workdir
-        self.scale, self.task = config.task.scale, config.task.name
+        self.task = config.task.name
         self.images = make_eval_images(config.eval.data, count=config.eval.max_images or None,
                                        tfds_data_dir=config.data.tfds_data_dir) if config.eval.data else {}
         self.grid_images = config.train.grid_images
-        # Bicubic through the same uint8 RGB pipeline as the model (evaluation.py explains
-        # the Y-channel variant behind the published bicubic rows).
-        self.bicubic = BicubicRestorer(self.scale, luma_reference=False)
+        if self.task == "jpeg":
+            self.options = {"quality": config.task.quality}
+            self.baseline, self.baseline_name = JpegRestorer(config.task.quality), "jpeg"
+            self.grid_name = "eval/jpeg_output_clean"
+        else:
+            # Bicubic through the same uint8 RGB pipeline as the model (evaluation.py explains
+            # the Y-channel variant behind the published bicubic rows).
+            self.options = {"scale": config.task.scale}
+            self.baseline = BicubicRestorer(config.task.scale, luma_reference=False)
+            self.baseline_name, self.grid_name = "bicubic", "eval/lr_bicubic_output_hr"
         # One restorer for the whole run, so its jitted apply compiles once per image shape.
-        self.restorer = ModelRestorer(method.generator, None, task=self.task, scale=self.scale)
-        self.baseline = evaluate_images(self.bicubic, self.images, scale=self.scale) if self.images else None
+        self.restorer = restorer_for_config(config, method.generator, None)
+        self.baseline_result = (evaluate_images(self.baseline, self.images, task=self.task, **self.options)
+                                if self.images else None)
 
     def __call__(self, state, step: int, writer) -> dict:
         if not self.images:
             return {}
         restorer = self.restorer
         restorer.variables = self.method.generator_variables(state)
-        result = evaluate_images(restorer, self.images, scale=self.scale)
+        result = evaluate_images(restorer, self.images, task=self.task, **self.options)
+        b = self.baseline_name
         metrics = {"eval/psnr_y": result["psnr_y"], "eval/ssim_y": result["ssim_y"],
-                   "eval/bicubic_psnr_y": self.baseline["psnr_y"],
-                   "eval/bicubic_ssim_y": self.baseline["ssim_y"]}
+                   f"eval/{b}_psnr_y": self.baseline_result["psnr_y"],
+                   f"eval/{b}_ssim_y": self.baseline_result["ssim_y"]}
         writer.write_scalars(step, metrics)
         if self.grid_images > 0:
-            grid = comparison_grid(self.images, restorer, self.bicubic, scale=self.scale,
-                                   count=self.grid_images)
-            writer.write_images(step, {"eval/lr_bicubic_output_hr": grid[None]})
+            grid = comparison_grid(self.images, restorer, self.baseline, task=self.task,
+                                   count=self.grid_images, **self.options)
+            writer.write_images(step, {self.grid_name: grid[None]})
             if jax.process_index() == 0:
                 write_image(self.workdir / "samples" / f"grid_{step:08d}.png", grid)
-        logging.info("step %d: eval PSNR-Y %.3f dB (bicubic %.3f), SSIM-Y %.4f (bicubic %.4f)", step,
-                     metrics["eval/psnr_y"], metrics["eval/bicubic_psnr_y"], metrics["eval/ssim_y"],
-                     metrics["eval/bicubic_ssim_y"])
+        logging.info("step %d: eval PSNR-Y %.3f dB (%s %.3f), SSIM-Y %.4f (%s %.4f)", step,
+                     metrics["eval/psnr_y"], b, metrics[f"eval/{b}_psnr_y"], metrics["eval/ssim_y"],
+                     b, metrics[f"eval/{b}_ssim_y"])
         return metrics
+
+
+class FidTracker:
+    """FID between the clean and the restored ``eval.fid_data`` images (000_* Figure 4).
+
+    The clean images are the task's targets (the luma for JPEG, the modcropped HR
+    for SR) and the restored ones the model's outputs on their degraded versions;
+    grey images go through Inception as three equal channels. The clean set's
+    statistics are computed once. Each evaluation writes ``eval/fid`` to
+    TensorBoard and a ``{"step", "epoch", "fid"}`` line to ``fid.jsonl``, which
+    ``python -m jaxrestore.plot fid`` draws.
+    """
+
+    def __init__(self, config, method, restorer, workdir: Path):
+        from jaxrestore.evaluation import degrade_jpeg, degrade_sr, luma_uint8, modcrop
+        from jaxrestore.metrics.fid import InceptionFeatures, feature_statistics
+
+        eval_cfg = config.eval
+        self.every = int(eval_cfg.get("fid_every_steps", 0))
+        if self.every <= 0:
+            return
+        self.method, self.restorer, self.workdir = method, restorer, workdir
+        self.steps_per_epoch = config.data.epoch_images / config.train.batch_size
+        if eval_cfg.fid_weights:
+            weights = eval_cfg.fid_weights
+        else:  # check_config made sure this was asked for explicitly
+            from jaxrestore.weights.inception import random_inception_variables
+
+            logging.warning("FID on RANDOM Inception weights (eval.fid_random_init): the values mean nothing.")
+            weights = random_inception_variables(jax.random.key(config.seed + 2))
+        images = make_eval_images(eval_cfg.fid_data, count=eval_cfg.fid_max_images or None,
+                                  tfds_data_dir=config.data.tfds_data_dir)
+        self.extractor = InceptionFeatures(weights, batch_size=max(1, min(50, len(images))))
+        if len(images) < 2:
+            raise ConfigError(f"eval.fid_data={eval_cfg.fid_data!r} holds {len(images)} image(s); FID needs "
+                              "at least 2 (and thousands for a meaningful value).")
+        if config.task.name == "jpeg":
+            clean = [luma_uint8(im if im.shape[-1] == 3 else im[..., 0]) for im in images.values()]
+            self.degraded = [degrade_jpeg(c, quality=config.task.quality) for c in clean]
+        else:
+            scale = config.task.scale
+            clean = [modcrop(im, scale) for im in images.values()]
+            self.degraded = [degrade_sr(c, scale=scale) for c in clean]
+        logging.info("FID: reference statistics of %d clean images.", len(clean))
+        self.reference = feature_statistics(self.extractor(clean))
+
+    def __call__(self, state, step: int, writer) -> float:
+        from jaxrestore.metrics.fid import append_fid_record, feature_statistics, frechet_distance
+
+        self.restorer.variables = self.method.generator_variables(state)
+        restored = [self.restorer(d) for d in self.degraded]
+        fid = frechet_distance(*self.reference, *feature_statistics(self.extractor(restored)))
+        epoch = step / self.steps_per_epoch
+        writer.write_scalars(step, {"eval/fid": fid})
+        if jax.process_index() == 0:
+            append_fid_record(self.workdir, step=step, epoch=epoch, fid=fid)
+        logging.info("step %d (epoch %.2f): FID %.3f on %d images", step, epoch, fid, len(restored))
+        return fid
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
@@ -180,11 +273,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     method = build_method(config)
     train_cfg = config.train
     mesh = parallel.data_mesh()
-    dataset = make_train_dataset(config.data, task=config.task.name, scale=config.task.scale,
+    dataset = make_train_dataset(config.data, task=config.task.name,
                                  batch_size=parallel.per_process_batch_size(train_cfg.batch_size),
-                                 seed=config.data.seed)
+                                 seed=config.data.seed, **degradation_options(config.task))
     data_iterator = iter(dataset)
     evaluator = Evaluator(config, method, workdir)
+    fid_tracker = FidTracker(config, method, evaluator.restorer, workdir)
 
     key = jax.random.key(config.seed)
     init_key, step_key = jax.random.split(key)
@@ -238,6 +332,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
                 if eval_metrics and eval_metrics["eval/psnr_y"] > best_psnr:
                     best_psnr = eval_metrics["eval/psnr_y"]
                     checkpoints.save_best(best, step, method.generator_variables(state), best_psnr)
+            if fid_tracker.every > 0 and (step % fid_tracker.every == 0 or last):
+                fid_tracker(state, step, writer)
             if step % train_cfg.checkpoint_every == 0 or last:
                 checkpoints.save_state(manager, step, state, method.generator_variables(state),
                                        data_iterator)

@@ -5,7 +5,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from jaxrestore.data.pipeline import make_eval_examples, make_eval_images, make_train_dataset
+from jaxrestore.data.pipeline import make_eval_images, make_train_dataset
 from jaxrestore.data.procedural import dead_leaves
 from jaxrestore.data.sources import ProceduralSource
 from jaxrestore.errors import ConfigError
@@ -149,17 +149,22 @@ def test_iterator_state_resumes_exactly_through_orbax(tmp_path):
     assert not np.array_equal(resumed[0]["target"], uninterrupted[0]["target"])
 
 
-def test_eval_images_and_examples(tmp_path):
+def test_eval_images(tmp_path):
     images = make_eval_images("procedural:deadleaves:count=3:size=50x45:seed=1000")
     assert list(images) == ["deadleaves_s1000_00000", "deadleaves_s1000_00001", "deadleaves_s1000_00002"]
     src = ProceduralSource(3, (50, 45), seed=1000)
     for (name, image), i in zip(images.items(), range(3)):
         np.testing.assert_array_equal(image, src[i])
     assert len(make_eval_images("procedural:deadleaves:count=3:size=8", count=2)) == 2
-    examples = make_eval_examples("procedural:deadleaves:count=1:size=50x45:seed=1000",
-                                  task="sr", scale=4)
-    ex = examples["deadleaves_s1000_00000"]
-    hr = images["deadleaves_s1000_00000"][:48, :44]  # modcrop to a multiple of 4
-    np.testing.assert_array_equal(ex["target"], hr.astype(np.float32) / 255)
-    np.testing.assert_array_equal(ex["degraded"], to_uint8(imresize(hr, 0.25)).astype(np.float32) / 255)
-    assert ex["degraded"].shape == (12, 11, 3)
+
+
+def test_jpeg_task_batches_are_luma_and_its_jpeg():
+    from jaxrestore.imaging.jpeg import jpeg_compress
+
+    ds = make_train_dataset(_cfg(patch_size=24), task="jpeg", quality=10, batch_size=3, seed=1,
+                            shard_index=0, shard_count=1)
+    batch = next(iter(ds))
+    assert batch["degraded"].shape == batch["target"].shape == (3, 24, 24, 1)
+    for target, degraded in zip(batch["target"], batch["degraded"]):
+        clean = np.rint(target * 255).astype(np.uint8)
+        np.testing.assert_array_equal(np.rint(degraded * 255).astype(np.uint8), jpeg_compress(clean, 10))

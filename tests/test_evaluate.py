@@ -167,7 +167,13 @@ def test_cli_end_to_end_on_set5(tmp_path):
         (["--baseline=bicubic", "--scale=4", "--data={missing}"], "does not exist"),
         (["--baseline=bicubic", "--scale=4", "--data={empty}"], "holds no images"),
         (["--baseline=bicubic", "--data={data}"], "needs --scale"),
-        (["--task=jpeg", "--baseline=bicubic", "--scale=4", "--data={data}"], "unknown --task='jpeg'"),
+        (["--task=deblur", "--baseline=bicubic", "--scale=4", "--data={data}"], "unknown --task='deblur'"),
+        (["--task=jpeg", "--baseline=jpeg", "--scale=4", "--data={data}"], "--scale does not apply to --task=jpeg"),
+        (["--task=jpeg", "--baseline=bicubic", "--quality=10", "--data={data}"], "unknown --baseline='bicubic' for --task=jpeg"),
+        (["--task=jpeg", "--baseline=jpeg", "--data={data}"], "needs --quality"),
+        (["--task=jpeg", "--baseline=jpeg", "--quality=0", "--data={data}"], "integer from 1 to 100"),
+        (["--task=jpeg", "--baseline=jpeg", "--quality=101", "--data={data}"], "integer from 1 to 100"),
+        (["--baseline=bicubic", "--scale=4", "--quality=10", "--data={data}"], "--quality does not apply to --task=sr"),
     ],
 )
 def test_cli_errors_are_one_line_exit_2(tmp_path, args, words):

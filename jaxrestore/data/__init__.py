@@ -6,7 +6,6 @@ Images are uint8 HxWx3 inside sources; examples and batches are float32 in [0, 1
 
 from jaxrestore.data.pipeline import (
     DATA_DEFAULTS,
-    make_eval_examples,
     make_eval_images,
     make_train_dataset,
 )
@@ -26,7 +25,6 @@ __all__ = [
     "TfdsSource",
     "dead_leaves",
     "make_degradation",
-    "make_eval_examples",
     "make_eval_images",
     "make_train_dataset",
     "parse_sources",

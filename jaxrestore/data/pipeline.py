@@ -1,7 +1,7 @@
 """The grain training pipeline and the held-out evaluation images.
 
-Batches are ``{"degraded": (N,h,w,3), "target": (N,H,W,3)}`` float32 in [0, 1]
-(NHWC); for SR ``H = h * scale``.
+Batches are ``{"degraded": (N,h,w,C), "target": (N,H,W,C)}`` float32 in [0, 1]
+(NHWC); for SR ``H = h * scale`` and C = 3, for JPEG ``H = h`` and C = 1 (luma).
 
 Training pipeline (:func:`make_train_dataset`), all lazy and index-based, so every
 element is a pure function of ``(seed, position in the stream)``:
@@ -139,8 +139,9 @@ def make_train_dataset(
     data_cfg: Any,
     *,
     task: str,
-    scale: int,
     batch_size: int,
+    scale: int | None = None,
+    quality: int | None = None,
     seed: int | None = None,
     shard_index: int | None = None,
     shard_count: int | None = None,
@@ -150,8 +151,9 @@ def make_train_dataset(
 
     Args:
       data_cfg: ``config.data`` (fields in the module docstring).
-      task: degradation task (``"sr"``).
-      scale: SR scale factor.
+      task: degradation task (``"sr"`` or ``"jpeg"``).
+      scale: SR scale factor (task ``"sr"``).
+      quality: JPEG quality factor (task ``"jpeg"``).
       batch_size: examples per batch on this process.
       seed: data seed; default ``data.seed``.
       shard_index, shard_count: this process's shard; default
@@ -175,7 +177,8 @@ def make_train_dataset(
 
     transform = CropAugmentDegrade(
         patch_size=int(_field(data_cfg, "patch_size")),
-        degradation=make_degradation(task, scale=scale),
+        degradation=make_degradation(task, **{k: v for k, v in (("scale", scale), ("quality", quality))
+                                              if v is not None}),
         augment=bool(_field(data_cfg, "augment")),
         skip_small_images=bool(_field(data_cfg, "skip_small_images")))
     ds = mixed_index_dataset([len(s) for s in sources], weights, seed)
@@ -195,7 +198,7 @@ def make_eval_images(spec: str, *, count: int | None = None,
     ``spec`` is a source spec (e.g. ``folder:/data/Set14`` or
     ``procedural:deadleaves:count=8:size=192:seed=1000``); ``count`` keeps the first
     that many (``None`` or 0 = all). Images stay uint8 so the evaluation degrades them
-    exactly as training does (:func:`make_eval_examples`).
+    exactly as the evaluation protocol of their task does.
     """
     images: dict[str, np.ndarray] = {}
     for k, source in enumerate(parse_sources(spec, tfds_data_dir=tfds_data_dir)):
@@ -207,21 +210,3 @@ def make_eval_images(spec: str, *, count: int | None = None,
                 name = f"{k}_{name}"
             images[name] = source[i]
     return images
-
-
-def make_eval_examples(spec: str, *, task: str, scale: int, count: int | None = None,
-                       tfds_data_dir: str = "") -> dict[str, dict[str, np.ndarray]]:
-    """``{name: {"degraded", "target"}}`` float32 [0, 1] HxWx3 for periodic evaluation.
-
-    Each image is cropped at the bottom/right to a multiple of the degradation's
-    divisor (MATLAB ``modcrop``: for SR, the scale), then degraded like training.
-    """
-    degradation = make_degradation(task, scale=scale)
-    divisor = getattr(degradation, "divisor", 1)
-    examples = {}
-    for name, image in make_eval_images(spec, count=count, tfds_data_dir=tfds_data_dir).items():
-        h, w = image.shape[0] - image.shape[0] % divisor, image.shape[1] - image.shape[1] % divisor
-        hr = np.ascontiguousarray(image[:h, :w])
-        examples[name] = {"degraded": degradation(hr).astype(np.float32) / np.float32(255.0),
-                          "target": hr.astype(np.float32) / np.float32(255.0)}
-    return examples

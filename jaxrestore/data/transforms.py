@@ -1,7 +1,8 @@
 """Per-image training transforms: random HR crop, flips/rotations, and the degradation.
 
-A training example is ``{"degraded": x, "target": hr}``, both float32 HxWx3 in
-[0, 1] (the batch adds a leading N: NHWC at every public boundary).
+A training example is ``{"degraded": x, "target": hr}``, both float32 HxWxC in
+[0, 1] (the batch adds a leading N: NHWC at every public boundary); C is 3 for
+SR and 1 (luma) for JPEG artifact removal.
 
 Degradations are small pluggable pieces keyed by task name, built by
 :func:`make_degradation`. Each maps the uint8 HR crop to the uint8 degraded image:
@@ -11,9 +12,18 @@ Degradations are small pluggable pieces keyed by task name, built by
   "downsampling ... by a factor of 4 and a bicubic kernel") and of the SR
   benchmarks are made by MATLAB and stored as uint8 images, so training sees the
   same quantised inputs.
+* ``"jpeg"`` (option ``quality``): the task is on the luma channel, so the crop is
+  first reduced to its rounded MATLAB Y (``prepare``; the target is HxWx1), then
+  encoded and decoded as a greyscale JPEG at ``quality`` by Pillow's libjpeg
+  (``jaxrestore.imaging.jpeg``). The crop is compressed on its own, so JPEG's 8x8
+  block grid starts at the crop's corner, as when a whole image is compressed.
+
+A degradation may carry attributes the pipeline reads: ``divisor`` (the crop size
+must be a multiple of it), ``prepare`` (applied to the uint8 crop before degrading;
+its output is the target) and ``channels`` (of the target and the input).
 
 Add a task by writing ``_make_<task>(**options) -> Degradation`` and registering it
-in ``DEGRADATIONS`` (a later issue adds ``"jpeg"`` with a quality factor).
+in ``DEGRADATIONS``, and its options in ``degradation_options``.
 """
 
 from __future__ import annotations
@@ -25,6 +35,8 @@ import grain
 import numpy as np
 
 from jaxrestore.errors import ConfigError, DataError
+from jaxrestore.imaging.color import rgb_to_y_uint8
+from jaxrestore.imaging.jpeg import check_quality, jpeg_compress
 from jaxrestore.imaging.resize import imresize, to_uint8
 
 Degradation = Callable[[np.ndarray], np.ndarray]  # uint8 HR crop -> uint8 degraded
@@ -39,14 +51,47 @@ def _make_sr(*, scale: int) -> Degradation:
         return to_uint8(imresize(hr, 1.0 / scale))
 
     bicubic_downscale.divisor = scale  # the crop size must be a multiple of this
+    bicubic_downscale.channels = 3
     return bicubic_downscale
 
 
-DEGRADATIONS: dict[str, Callable[..., Degradation]] = {"sr": _make_sr}
+def luma_channel(image: np.ndarray) -> np.ndarray:
+    """uint8 HxWx1: the rounded MATLAB Y of an RGB image, or a grey image's own channel."""
+    image = np.asarray(image)
+    if image.ndim == 2:
+        return image[..., None]
+    if image.shape[-1] == 1:
+        return image
+    return rgb_to_y_uint8(image)[..., None]
+
+
+def _make_jpeg(*, quality: int) -> Degradation:
+    quality = check_quality(quality)
+
+    def compress_luma(luma: np.ndarray) -> np.ndarray:
+        return jpeg_compress(luma, quality)
+
+    compress_luma.divisor = 1
+    compress_luma.prepare = luma_channel
+    compress_luma.channels = 1
+    return compress_luma
+
+
+DEGRADATIONS: dict[str, Callable[..., Degradation]] = {"sr": _make_sr, "jpeg": _make_jpeg}
+
+
+def degradation_options(task_cfg) -> dict[str, Any]:
+    """The options of a config's ``task`` section that its degradation takes."""
+    if task_cfg.name == "sr":
+        return {"scale": task_cfg.scale}
+    if task_cfg.name == "jpeg":
+        return {"quality": task_cfg.quality}
+    return {}
 
 
 def make_degradation(task: str, **options: Any) -> Degradation:
-    """The degradation of ``task`` (``"sr"``: ``scale=``), a uint8 -> uint8 image function."""
+    """The degradation of ``task`` (``"sr"``: ``scale=``; ``"jpeg"``: ``quality=``), a
+    uint8 -> uint8 image function."""
     if task not in DEGRADATIONS:
         raise ConfigError(f"unknown task {task!r} for data degradation; valid: "
                           f"{', '.join(sorted(DEGRADATIONS))}.")
@@ -105,6 +150,9 @@ class CropAugmentDegrade(grain.transforms.RandomMap):
         if self.augment:
             hr = random_flip_rotate(hr, rng)
         hr = np.ascontiguousarray(hr)
+        prepare = getattr(self.degradation, "prepare", None)
+        if prepare is not None:
+            hr = np.ascontiguousarray(prepare(hr))
         degraded = self.degradation(hr)
         return {
             "degraded": degraded.astype(np.float32) / np.float32(255.0),

@@ -1,7 +1,8 @@
 """VGG feature (perceptual) loss of SRGAN (000 eq. 3; Ledig et al., 2017, eq. 5).
 
 Images are NHWC float32 RGB in [0, 1]; the VGG19 module normalises them with the
-ImageNet statistics itself. ``vgg_params`` is the module's ``params`` collection,
+ImageNet statistics itself. One-channel (luma) images, as in the JPEG task, are
+replicated to three channels first, as a grey image is shown to an RGB network. ``vgg_params`` is the module's ``params`` collection,
 e.g. from :func:`jaxrestore.weights.load_vgg19_params`; pass it to jitted code as
 an argument so the weights are not compiled in as constants.
 """
@@ -26,6 +27,8 @@ VGG loss is on the scale of the MSE (equivalent to weighting eq. 5 by ~0.006).""
 
 def vgg_features(vgg_params, images, *, layers: Sequence[str] = ("relu5_4",)) -> dict:
     """``{layer: NHWC features}`` of ``images`` for the requested VGG19 layers."""
+    if images.shape[-1] == 1:
+        images = jnp.repeat(images, 3, axis=-1)
     return _VGG19.apply({"params": vgg_params}, images, layers=check_layers(layers))
 
 

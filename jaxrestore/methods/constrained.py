@@ -37,14 +37,14 @@ class ConstrainedMethod(GanMethod):
     separate_adversarial_optimizer = True
 
     def train_step(self, frozen, state: GanState, batch, key):
-        del key
         degraded, target = batch["degraded"], batch["target"]
         lr = self.g_lr(state.step)
 
         # Step 1 and the fidelity gradient at theta share one forward pass.
         restored, g_vjp, g_stats = jax.vjp(
-            lambda p: self.g_forward(state.g, p, degraded), state.g.params, has_aux=True)
-        d, metrics = self.d_update(state.d, state.step, target, jax.lax.stop_gradient(restored))
+            lambda p: self.g_forward(state.g, p, degraded, key), state.g.params, has_aux=True)
+        d, metrics = self.d_update(state.d, state.step, target, jax.lax.stop_gradient(restored),
+                                   degraded)
         fid0, d_restored = jax.value_and_grad(
             lambda images: self.fidelity_loss(frozen, images, target))(restored)
         (fid_grads,) = g_vjp(d_restored)
@@ -54,8 +54,8 @@ class ConstrainedMethod(GanMethod):
 
         # Step 3: theta_2, eq. (10); the same pass gives l1_G(theta_1).
         def adversarial_loss(params):
-            images, _ = self.g_forward(state.g, params, degraded)
-            adv = adversarial.generator_adversarial_loss(self.d_logits(d, images))
+            images, _ = self.g_forward(state.g, params, degraded, key)
+            adv = adversarial.generator_adversarial_loss(self.d_logits(d, images, degraded))
             return adv, images
 
         (adv1, restored1), adv_grads = jax.value_and_grad(adversarial_loss, has_aux=True)(params1)
@@ -63,7 +63,7 @@ class ConstrainedMethod(GanMethod):
         params2, adv_opt2 = adam_step(self.g_tx, params1, state.g_adv_opt_state, adv_grads, lr)
 
         # Step 4: eq. (11).
-        restored2, _ = self.g_forward(state.g, params2, degraded)
+        restored2, _ = self.g_forward(state.g, params2, degraded, key)
         fid2 = self.fidelity_loss(frozen, restored2, target)
         accept = fid2 < fid1
         params, adv_opt = jax.lax.cond(

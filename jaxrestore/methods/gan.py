@@ -15,6 +15,13 @@ is applied by :func:`adam_step` from the schedule at the iteration counter, so
 a method that takes two Adam steps per iteration (the constrained update) still
 follows the schedule in iterations. Batches are dicts with ``degraded`` and
 ``target``, NHWC float32 in [0, 1].
+
+Two things the ARGAN networks add, handled here once for every method: a
+generator that draws a noise input gets the step's key as its ``"noise"`` PRNG
+stream (the same noise for every forward pass of one step, so the constrained
+update compares theta_1 and theta_2 on equal terms), and a conditional
+discriminator (``conditional = True`` on the module) sees the degraded input
+beside the image it judges.
 """
 
 from __future__ import annotations
@@ -123,11 +130,13 @@ class GanMethod:
         return jax.jit(self._init)(key, {"degraded": batch["degraded"][:1], "target": batch["target"][:1]})
 
     def _init(self, key, batch) -> GanState:
-        g_key, d_key = jax.random.split(key)
-        g_vars = self.generator.init(g_key, batch["degraded"][:1], train=False)
+        g_key, d_key, noise_key = jax.random.split(key, 3)
+        g_vars = self.generator.init({"params": g_key, "noise": noise_key}, batch["degraded"][:1],
+                                     train=False)
         d = None
         if self.discriminator is not None:
-            d_vars = self.discriminator.init(d_key, batch["target"][:1], train=False)
+            d_vars = self.discriminator.init(d_key, *self._d_inputs(batch["target"][:1],
+                                                                   batch["degraded"][:1]), train=False)
             d = Net(d_vars["params"], d_vars.get("batch_stats", {}), self.d_tx.init(d_vars["params"]))
         state = GanState(step=jnp.zeros((), jnp.int32), g=None, d=d)
         return self.with_generator(state, g_vars)
@@ -152,26 +161,34 @@ class GanMethod:
                                 layer=self.config.loss.vgg_layer,
                                 feature_scale=self.config.loss.vgg_feature_scale)
 
-    def g_forward(self, g: Net, params, degraded):
-        """G in training mode; returns (restored, updated batch_stats)."""
+    def g_forward(self, g: Net, params, degraded, key=None):
+        """G in training mode (``key``: its noise stream, if it takes noise); returns
+        (restored, updated batch_stats)."""
+        rngs = {"noise": key} if key is not None else None
         restored, mutated = self.generator.apply(
-            _variables(g, params), degraded, train=True, mutable=["batch_stats"])
+            _variables(g, params), degraded, train=True, mutable=["batch_stats"], rngs=rngs)
         return restored, mutated.get("batch_stats", g.batch_stats)
 
-    def d_logits(self, d: Net, images):
+    def _d_inputs(self, images, degraded) -> tuple:
+        """D's positional inputs: the image, and the degraded input if D is conditional."""
+        return (images, degraded) if getattr(self.discriminator, "conditional", False) else (images,)
+
+    def d_logits(self, d: Net, images, degraded):
         """D on a batch in training mode (batch statistics), running averages discarded."""
-        logits, _ = self.discriminator.apply(_variables(d), images, train=True, mutable=["batch_stats"])
+        logits, _ = self.discriminator.apply(_variables(d), *self._d_inputs(images, degraded),
+                                             train=True, mutable=["batch_stats"])
         return logits
 
-    def d_update(self, d: Net, step, real, fake):
+    def d_update(self, d: Net, step, real, fake, degraded):
         """One discriminator step on eq. (5); real and fake are separate BN batches."""
+        real_inputs, fake_inputs = self._d_inputs(real, degraded), self._d_inputs(fake, degraded)
 
         def loss_fn(params):
             real_logits, mut = self.discriminator.apply(
-                {"params": params, "batch_stats": d.batch_stats}, real, train=True,
+                {"params": params, "batch_stats": d.batch_stats}, *real_inputs, train=True,
                 mutable=["batch_stats"])
             fake_logits, mut = self.discriminator.apply(
-                {"params": params, "batch_stats": mut["batch_stats"]}, fake, train=True,
+                {"params": params, "batch_stats": mut["batch_stats"]}, *fake_inputs, train=True,
                 mutable=["batch_stats"])
             loss = adversarial.discriminator_loss(real_logits, fake_logits)
             return loss, (mut["batch_stats"], real_logits, fake_logits)
@@ -188,10 +205,9 @@ class GanMethod:
 
     def pretrain_step(self, frozen, state: GanState, batch, key):
         """Fidelity-only G step (SRResNet / ARGAN-base, and pre-training before GAN training)."""
-        del key
 
         def loss_fn(params):
-            restored, stats = self.g_forward(state.g, params, batch["degraded"])
+            restored, stats = self.g_forward(state.g, params, batch["degraded"], key)
             return self.fidelity_loss(frozen, restored, batch["target"]), stats
 
         (loss, stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g.params)

@@ -30,12 +30,13 @@ class JointMethod(GanMethod):
         degraded, target = batch["degraded"], batch["target"]
 
         restored, g_vjp, g_stats = jax.vjp(
-            lambda p: self.g_forward(state.g, p, degraded), state.g.params, has_aux=True)
-        d, metrics = self.d_update(state.d, state.step, target, jax.lax.stop_gradient(restored))
+            lambda p: self.g_forward(state.g, p, degraded, key), state.g.params, has_aux=True)
+        d, metrics = self.d_update(state.d, state.step, target, jax.lax.stop_gradient(restored),
+                                   degraded)
 
         def loss_of_restored(images):
             fid = self.fidelity_loss(frozen, images, target)
-            adv = adversarial.generator_adversarial_loss(self.d_logits(d, images))
+            adv = adversarial.generator_adversarial_loss(self.d_logits(d, images, degraded))
             return fid + weight * adv, (fid, adv)
 
         (loss, (fid, adv)), d_restored = jax.value_and_grad(loss_of_restored, has_aux=True)(restored)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import flax.linen as nn
 
 from jaxrestore.errors import ConfigError
+from jaxrestore.models.argan import ARGANDiscriminator, ARGANGenerator
 from jaxrestore.models.srgan_discriminator import SRGANDiscriminator
 from jaxrestore.models.srresnet import SRResNet
 
-GENERATORS = {"srresnet": SRResNet}
-DISCRIMINATORS = {"srgan": SRGANDiscriminator}
+GENERATORS = {"srresnet": SRResNet, "argan": ARGANGenerator}
+DISCRIMINATORS = {"srgan": SRGANDiscriminator, "argan": ARGANDiscriminator}
 
 
 def build_generator(model_cfg, *, scale: int) -> nn.Module:
@@ -24,6 +25,9 @@ def build_generator(model_cfg, *, scale: int) -> nn.Module:
     if name == "srresnet":
         return SRResNet(scale=scale, num_blocks=model_cfg.num_blocks, features=model_cfg.features,
                         bicubic_skip=model_cfg.get("bicubic_skip", False))
+    if name == "argan":
+        return ARGANGenerator(channels=model_cfg.get("channels", 1), num_blocks=model_cfg.num_blocks,
+                              features=model_cfg.features, input_skip=model_cfg.get("input_skip", False))
     raise AssertionError(name)
 
 
@@ -33,4 +37,4 @@ def build_discriminator(model_cfg) -> nn.Module:
         raise ConfigError(
             f"unknown discriminator {name!r}; set config.model.discriminator to one of "
             f"{sorted(DISCRIMINATORS)}.")
-    return SRGANDiscriminator(base_features=model_cfg.d_features)
+    return DISCRIMINATORS[name](base_features=model_cfg.d_features)

@@ -1,0 +1,132 @@
+r"""Draws training curves of runs to a PNG.
+
+Usage:
+
+  python -m jaxrestore.plot fid --run=ARGAN-VGG=runs/argan_vgg --run=cARGAN=runs/cargan \
+      --output=fig4.png [--x=epoch|step] [--title="FID on the test set"] \
+      [--width=800 --height=500] [--overwrite]
+
+The first positional argument names the plot; ``fid`` reads each run's
+``<run dir>/fid.jsonl`` (written during training when
+``config.eval.fid_every_steps > 0``, see :mod:`jaxrestore.metrics.fid`) and draws
+FID against the epoch (default) or the step, one line with markers per run,
+labelled by the name before ``=`` in ``--run=NAME=DIR``. The PNG is
+``--width`` x ``--height`` pixels and written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from absl import flags
+
+from jaxrestore.atomic import atomic_open
+from jaxrestore.errors import ConfigError, run_cli
+
+DPI = 100
+
+
+def _flag_values() -> flags.FlagValues:
+    """This tool's flags, in a private FlagValues so they never clash with other CLIs' flags."""
+    fv = flags.FlagValues()
+    flags.DEFINE_multi_string("run", [], "NAME=DIR of a run to draw; repeat for several runs.", flag_values=fv)
+    flags.DEFINE_string("output", None, "PNG file to write.", flag_values=fv)
+    flags.DEFINE_enum("x", "epoch", ["epoch", "step"], "Horizontal axis.", flag_values=fv)
+    flags.DEFINE_string("title", None, "Figure title (default: none).", flag_values=fv)
+    flags.DEFINE_integer("width", 800, "Width of the PNG in pixels.", lower_bound=100, flag_values=fv)
+    flags.DEFINE_integer("height", 500, "Height of the PNG in pixels.", lower_bound=100, flag_values=fv)
+    flags.DEFINE_bool("overwrite", False, "Replace --output if it already exists.", flag_values=fv)
+    return fv
+
+
+def parse_runs(specs: Sequence[str]) -> list[tuple[str, str]]:
+    """``["NAME=DIR", ...]`` -> ``[(name, dir), ...]``; each dir must exist, names be unique."""
+    if not specs:
+        raise ConfigError("Name at least one run, e.g. --run=cARGAN=runs/cargan.")
+    runs: list[tuple[str, str]] = []
+    for spec in specs:
+        name, sep, directory = spec.partition("=")
+        if not sep or not name or not directory:
+            raise ConfigError(f"--run={spec!r} is not NAME=DIR; write e.g. --run=cARGAN=runs/cargan.")
+        if not os.path.isdir(directory):
+            raise ConfigError(f"The run directory {directory!r} of --run={spec!r} does not exist; check the path.")
+        if name in (n for n, _ in runs):
+            raise ConfigError(f"Two runs are named {name!r}; give each --run a different NAME.")
+        runs.append((name, directory))
+    return runs
+
+
+def check_output(path: str | None, *, overwrite: bool) -> str:
+    if not path:
+        raise ConfigError("--output is required; name the PNG to write, e.g. --output=fig4.png.")
+    if not path.lower().endswith(".png"):
+        raise ConfigError(f"--output={path!r} must end in .png; this tool writes PNG images.")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise ConfigError(f"The output folder {directory!r} does not exist; create it first.")
+    if os.path.exists(path) and not overwrite:
+        raise ConfigError(f"{path!r} already exists; remove it or pass --overwrite.")
+    return path
+
+
+def plot_fid(runs: Sequence[tuple[str, str]], output: str, *, x: str = "epoch", title: str | None = None,
+             width: int = 800, height: int = 500) -> str:
+    """Draws each run's FID against ``x`` ("epoch" or "step") into the PNG ``output``."""
+    from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
+
+    from jaxrestore.metrics.fid import read_fid_records
+
+    curves = [(name, read_fid_records(directory)) for name, directory in runs]  # errors before drawing
+    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+    ax = fig.subplots()
+    for name, records in curves:
+        ax.plot([r[x] for r in records], [r["fid"] for r in records], marker="o", markersize=4, label=name)
+    ax.set_xlabel(x)
+    ax.set_ylabel("FID")
+    if title:
+        ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)  # rendered fully before the target is touched
+    with atomic_open(output, "wb") as f:
+        f.write(buffer.getvalue())
+    points = sum(len(records) for _, records in curves)
+    return f"wrote {output} (FID of {len(curves)} run(s), {points} point(s), against {x})"
+
+
+# Plot name -> function(fv) drawing it from the parsed flags and returning a summary line.
+PLOTS: dict[str, Callable[[flags.FlagValues], str]] = {
+    "fid": lambda fv: plot_fid(
+        parse_runs(fv.run), check_output(fv.output, overwrite=fv.overwrite),
+        x=fv.x, title=fv.title, width=fv.width, height=fv.height,
+    ),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point; ``argv`` defaults to ``sys.argv`` (program name first)."""
+    argv = list(sys.argv if argv is None else argv)
+    fv = _flag_values()
+    if any(arg in ("-h", "--help", "-help", "--helpfull") for arg in argv[1:]):
+        print(__doc__ + "\nFlags:\n" + fv.get_help())
+        return
+    try:
+        positional = fv(argv)[1:]
+    except flags.Error as err:
+        raise ConfigError(f"{err}; run `python -m jaxrestore.plot --help` for the flags.") from None
+    if len(positional) != 1 or positional[0] not in PLOTS:
+        got = " ".join(positional) or "nothing"
+        raise ConfigError(
+            f"Name exactly one plot (one of: {', '.join(PLOTS)}) but got {got}; e.g. "
+            "`python -m jaxrestore.plot fid --run=cARGAN=runs/cargan --output=fig4.png`."
+        )
+    print(PLOTS[positional[0]](fv))
+
+
+if __name__ == "__main__":
+    run_cli(main)
