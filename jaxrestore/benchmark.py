@@ -35,10 +35,14 @@ def define_flags() -> None:
     flags.DEFINE_bool("pretrain", False, "Benchmark the fidelity-only pre-training step instead.")
 
 def random_batch(config, key) -> dict:
-    b, p, s = config.train.batch_size, config.data.patch_size, config.task.scale
+    """A batch of the config's shapes (channels and sizes of its task) with uniform pixels."""
+    from jaxrestore.train import example_shapes
+
+    shapes = example_shapes(config)
     k1, k2 = jax.random.split(key)
-    return {"degraded": jax.random.uniform(k1, (b, p // s, p // s, 3)),
-            "target": jax.random.uniform(k2, (b, p, p, 3))}
+    b = config.train.batch_size
+    return {"degraded": jax.random.uniform(k1, (b, *shapes["degraded"])),
+            "target": jax.random.uniform(k2, (b, *shapes["target"]))}
 
 
 def benchmark(config, *, steps: int, pretrain: bool = False) -> dict:

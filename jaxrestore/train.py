@@ -75,12 +75,16 @@ def check_config(config: ml_collections.ConfigDict) -> None:
                 "of a configs/srresnet.py run, or --config.train.pretrain_steps=N to pre-train it here.")
 
 
-def _dummy_batch(config) -> dict:
+def example_shapes(config) -> dict[str, tuple[int, int, int]]:
+    """HWC shapes of one training example's ``degraded`` and ``target`` under this config."""
     degradation = make_degradation(config.task.name, **degradation_options(config.task))
     patch, channels = config.data.patch_size, getattr(degradation, "channels", 3)
     size = patch // config.task.scale if config.task.name == "sr" else patch
-    return {"degraded": jnp.zeros((1, size, size, channels), jnp.float32),
-            "target": jnp.zeros((1, patch, patch, channels), jnp.float32)}
+    return {"degraded": (size, size, channels), "target": (patch, patch, channels)}
+
+
+def _dummy_batch(config) -> dict:
+    return {k: jnp.zeros((1, *shape), jnp.float32) for k, shape in example_shapes(config).items()}
 
 
 def _initial_state(method, config, key):
