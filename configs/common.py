@@ -197,3 +197,96 @@ def jpeg_task(c: ml_collections.ConfigDict, quality: int = 10) -> ml_collections
     c.eval.fid_data = "tfds:coco/2017:validation"
     c.eval.fid_max_images = 0
     return c
+
+
+def esrgan_setting(c: ml_collections.ConfigDict, *, encoder: bool, perceptual: str) -> ml_collections.ConfigDict:
+    """The ESRGAN-family setting of 001_* 4.1 shared by esrgan, lsrgan, cesrgan, clsrgan
+    and the stage-1 config rrdbnet_psnr (``jaxrestore/methods/esrgan.py``).
+
+    x4, DIV2K through tensorflow-datasets with flips and 90-degree rotations, 128x128
+    HR patches, batch 16, MATLAB-bicubic LR. Models: RRDBNet (23 RRDB blocks, 64
+    features, growth 32, residual scaling 0.2, no BN), ESRGAN's VGG-style
+    discriminator for 128x128 inputs, and (``encoder``) the companion encoder L.
+    Stage 2 (this function): D, G and L fine-tuned jointly with lambda = 5e-3
+    (``adversarial_weight``), eta = 1e-2 (``l1_weight``), mu = 1e-3 (``lsr_weight``);
+    Adam (0.9, 0.999, 1e-8) at 1e-4 halved at 50k, 100k, 200k and 300k iterations, up
+    to 500k. ``perceptual``: ``vgg`` (conv5_4 before ReLU, L1, weight 1 as in ESRGAN)
+    or ``contextual`` (eq. 11 on conv3_4, bandwidth ``contextual_bandwidth``).
+    ``train.ema_decay`` keeps a moving average of G's weights beside the raw ones (not
+    part of 001_*; evaluation uses the raw weights unless ``--ema`` is given).
+    """
+    c.method = "esrgan"
+    c.task = ml_collections.ConfigDict({"name": "sr", "scale": 4})
+    c.model = ml_collections.ConfigDict({
+        "generator": "rrdbnet",
+        "num_blocks": 23,
+        "features": 64,
+        "growth": 32,
+        "discriminator": "vgg128",
+        "d_features": 64,
+        "encoder": "lsr" if encoder else "",
+        "encoder_blocks": 3,
+        "encoder_features": 64,
+    })
+    c.init_encoder_from = ""
+    c.loss.perceptual = perceptual
+    c.loss.vgg_layer = "conv5_4"
+    c.loss.vgg_feature_scale = 1.0
+    c.loss.contextual_layer = "conv3_4"
+    c.loss.contextual_bandwidth = 0.5
+    c.loss.adversarial_weight = 5e-3
+    c.loss.l1_weight = 1e-2
+    c.loss.lsr_weight = 1e-3
+    c.optimizer.g_lr = 1e-4
+    c.optimizer.d_lr = 1e-4
+    c.optimizer.l_lr = 1e-4
+    c.optimizer.b1, c.optimizer.b2, c.optimizer.eps = 0.9, 0.999, 1e-8
+    c.optimizer.lr_boundaries = (50_000, 100_000, 200_000, 300_000)
+    c.optimizer.lr_decay = 0.5
+    c.train.num_steps = 500_000
+    c.train.batch_size = 16
+    c.train.ema_decay = 0.999
+    c.data.train = "tfds:div2k/bicubic_x4:train"
+    c.data.patch_size = 128
+    c.data.augment = True
+    c.data.skip_small_images = False
+    c.data.epoch_images = 800
+    return c
+
+
+def quick_esrgan(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """The offline preset of the ESRGAN family: a small RRDBNet, G and L pre-trained on L1
+    for 600 steps, then 300 joint D/G/L steps at 001_*'s lr 1e-4.
+
+    No pretrained VGG19 exists offline: ESRGAN/LSRGAN drop the perceptual term here
+    (``loss.perceptual=none``), while CESRGAN/CLSRGAN keep the contextual loss, whose
+    whole point it is, on randomly initialised VGG features (``loss.vgg_random_init``,
+    set here explicitly). The discriminator's dense head needs 128x128 patches, so
+    the patches stay 128 with a batch of 4.
+    """
+    c.model.num_blocks = 2
+    c.model.features = 32
+    c.model.growth = 16
+    c.model.d_features = 16
+    c.model.encoder_features = 32
+    if c.loss.perceptual == "vgg":
+        c.loss.perceptual = "none"
+    elif c.loss.perceptual == "contextual":
+        c.loss.vgg_random_init = True
+    c.optimizer.g_lr = c.optimizer.d_lr = c.optimizer.l_lr = 2e-3
+    c.optimizer.lr_boundaries = (600,)
+    c.optimizer.lr_decay = 0.05
+    c.train.num_steps = 900
+    c.train.pretrain_steps = 600
+    c.train.batch_size = 4
+    c.train.ema_decay = 0.99
+    c.train.log_every = 50
+    c.train.checkpoint_every = 300
+    c.train.eval_every = 300
+    c.data.train = "procedural:deadleaves:count=100000:size=160:seed=0"
+    c.data.epoch_images = 100_000
+    c.data.patch_size = 128
+    c.data.num_threads = 2
+    c.data.prefetch_buffer = 2
+    c.eval.data = "procedural:deadleaves:count=8:size=192:seed=1000000"
+    return c

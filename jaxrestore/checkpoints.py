@@ -60,11 +60,13 @@ def read_config(run_dir: str | os.PathLike) -> ml_collections.ConfigDict:
         return ml_collections.ConfigDict(json.load(f))
 
 
-def architecture_mismatch(a: ml_collections.ConfigDict, b: ml_collections.ConfigDict) -> str | None:
-    """The first architecture field (e.g. ``task.scale``) on which two configs differ, or None."""
+def architecture_mismatch(a: ml_collections.ConfigDict, b: ml_collections.ConfigDict, *,
+                          ignore: tuple[str, ...] = ()) -> str | None:
+    """The first architecture field (e.g. ``task.scale``) on which two configs differ, or None;
+    fields named in ``ignore`` are not compared."""
     for section in ARCHITECTURE_FIELDS:
         sa, sb = a.get(section, {}), b.get(section, {})
-        for key in sorted(set(sa.keys()) | set(sb.keys())):
+        for key in sorted((set(sa.keys()) | set(sb.keys())) - set(ignore)):
             va, vb = sa.get(key), sb.get(key)
             if key in sa and key in sb and va != vb:
                 return f"{section}.{key} is {vb!r} there but {va!r} here"
@@ -146,6 +148,24 @@ def load_generator_variables(run_dir: str | os.PathLike, *, which: str = "auto")
                           "another run directory.")
 
 
+NETWORK_COLLECTIONS = ("params", "batch_stats")
+
+
+def network_variables(variables: dict, *, ema: bool = False, source: str = "the run") -> dict:
+    """The generator's Flax variables from a checkpoint's ``generator`` item.
+
+    The item may also hold ``ema`` (the moving average of the weights, used in place
+    of ``params`` when ``ema`` is set) and ``encoder`` (LSRGAN's L), which are not
+    variables of the generator network and are dropped here.
+    """
+    if ema:
+        if "ema" not in variables:
+            raise CheckpointError(f"{source} keeps no EMA weights; drop --ema or train with "
+                                  "train.ema_decay > 0.")
+        variables = {**variables, "params": variables["ema"]}
+    return {k: v for k, v in variables.items() if k in NETWORK_COLLECTIONS}
+
+
 def restore_on_this_host(manager: ocp.CheckpointManager, step: int, item: str):
     """Restores one item as NumPy arrays, whatever devices the run that saved it had
     (a run trained on 8 TPU chips is evaluated on one CPU)."""
@@ -173,3 +193,49 @@ def check_same_structure(expected, got, *, source: str) -> None:
     if extra:
         raise CheckpointError(f"{source} has parameter {extra[0]} that this model lacks; it comes "
                               "from another model (check config.model against its config.json).")
+
+
+def write_generator_run(run_dir: str | os.PathLike, config: ml_collections.ConfigDict, generator,
+                        *, overwrite: bool = False) -> None:
+    """Writes a run directory holding only config.json and checkpoints/0/generator (what
+    ``jaxrestore.convert`` produces), readable by ``load_generator_variables``.
+
+    It is built in a temporary directory beside ``run_dir`` and renamed into place, so a
+    failure leaves no half-written run. An existing non-empty ``run_dir`` is refused unless
+    ``overwrite``, and is then replaced only once the new run is complete.
+    """
+    import shutil
+    import tempfile
+
+    from jaxrestore.atomic import _umask
+
+    run_dir = Path(run_dir).absolute()
+    if not run_dir.parent.is_dir():
+        raise CheckpointError(f"the output folder {str(run_dir.parent)!r} does not exist; create it first.")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise CheckpointError(f"{str(run_dir)!r} is a file; name a directory for the converted run.")
+    if run_dir.is_dir() and any(run_dir.iterdir()) and not overwrite:
+        raise CheckpointError(f"{str(run_dir)!r} already exists and is not empty; remove it or pass --overwrite.")
+    tmp = Path(tempfile.mkdtemp(dir=run_dir.parent, prefix=f".{run_dir.name}.", suffix=".tmp"))
+    old = None
+    try:
+        with atomic_open(tmp / CONFIG_FILE) as f:
+            f.write(config.to_json_best_effort(indent=2, sort_keys=True))
+        options = ocp.CheckpointManagerOptions(max_to_keep=1, create=True)
+        manager = ocp.CheckpointManager(tmp / STATE_DIR, options=options, item_names=("generator",))
+        manager.save(0, args=ocp.args.Composite(generator=ocp.args.StandardSave(generator)), force=True)
+        manager.wait_until_finished()
+        manager.close()
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp's 0700 would hide the run from other users
+        if run_dir.is_dir():
+            old = run_dir.parent / f"{tmp.name}.old"
+            os.rename(run_dir, old)
+        os.rename(tmp, run_dir)
+    except BaseException:
+        if old is not None and not run_dir.exists():
+            os.rename(old, run_dir)
+            old = None
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -5,6 +5,7 @@ Usage:
   python -m jaxrestore.convert vgg19 --input=vgg19-dcbb9e9d.pth --output=vgg19.npz
   python -m jaxrestore.convert inception --input=pt_inception-2015-12-05-6726825d.pth \
       --output=inception_fid.npz
+  python -m jaxrestore.convert esrgan --input=RRDB_ESRGAN_x4.pth --output=runs/esrgan_official
 
 The first positional argument names the model; each model has one converter in
 ``CONVERTERS``. ``vgg19`` turns a torchvision vgg19 state dict (.pth/.pt or
@@ -15,12 +16,19 @@ does the same for the FID Inception-v3 (pytorch-fid's ``pt_inception-2015-12-05`
 weights, or a torchvision inception_v3 state dict): the .npz keeps the 94
 convolutions and batch norms under their PyTorch names and is read by
 ``jaxrestore.weights.inception.load_inception_variables`` and
-``jaxrestore.metrics.fid.InceptionFeatures``. Outputs are
-written atomically: a temporary file beside the target, then ``os.replace``.
+``jaxrestore.metrics.fid.InceptionFeatures``. ``esrgan`` turns the ESRGAN
+authors' RRDBNet generator (the original ``model.N`` layout, the later
+``RRDB_trunk`` one, or BasicSR's, whose ``params_ema`` is preferred to ``params``;
+``--key`` names another wrapper) into a run directory (config.json and
+``checkpoints/0/generator``) that ``evaluate --checkpoint``, ``restore
+--checkpoint`` and ``--config.init_from`` read; scale, blocks, features and growth
+come from the file. Outputs are written atomically: a temporary file (or
+directory) beside the target, then a rename.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -39,6 +47,8 @@ def _flag_values() -> flags.FlagValues:
     flags.DEFINE_string("input", None, "Foreign weight file (.pth/.pt, .safetensors, .npz).", flag_values=fv)
     flags.DEFINE_string("output", None, "Where to write the converted weights.", flag_values=fv)
     flags.DEFINE_bool("overwrite", False, "Replace --output if it already exists.", flag_values=fv)
+    flags.DEFINE_string("key", None, "esrgan: the top-level entry holding the weights (e.g. params_ema, "
+                        "params); default: the file itself, else params_ema, else params.", flag_values=fv)
     return fv
 
 
@@ -75,10 +85,23 @@ def convert_inception(input_path: str, output_path: str, *, overwrite: bool = Fa
     return f"wrote {output_path} ({len(arrays)} FID Inception arrays from {input_path})"
 
 
-# Model name -> converter(input_path, output_path, *, overwrite) returning a summary line.
+def convert_esrgan(input_path: str, output_path: str, *, overwrite: bool = False,
+                   key: str | None = None) -> str:
+    """ESRGAN RRDBNet state dict (any of its key layouts) -> generator-only run directory."""
+    from jaxrestore.checkpoints import write_generator_run
+    from jaxrestore.weights.rrdbnet import load_rrdbnet_variables, rrdbnet_run_config
+
+    variables, arch, where = load_rrdbnet_variables(input_path, key=key)  # validates keys and shapes
+    write_generator_run(output_path, rrdbnet_run_config(arch), variables, overwrite=overwrite)
+    return (f"wrote {output_path} (RRDBNet x{arch['scale']}, {arch['num_blocks']} blocks, "
+            f"{arch['features']} features, growth {arch['growth']}; from {input_path}, {where})")
+
+
+# Model name -> converter(input_path, output_path, *, overwrite[, key]) returning a summary line.
 CONVERTERS: dict[str, Callable[..., str]] = {
     "vgg19": convert_vgg19,
     "inception": convert_inception,
+    "esrgan": convert_esrgan,
 }
 
 
@@ -102,7 +125,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     if not fv.input or not fv.output:
         raise ConfigError("Both --input and --output are required; pass the source file and the target path.")
-    print(CONVERTERS[positional[0]](fv.input, fv.output, overwrite=fv.overwrite))
+    converter = CONVERTERS[positional[0]]
+    options = {"overwrite": fv.overwrite}
+    if fv.key is not None:
+        if "key" not in inspect.signature(converter).parameters:
+            raise ConfigError(f"--key applies to the esrgan converter only; drop it for {positional[0]}.")
+        options["key"] = fv.key
+    print(converter(fv.input, fv.output, **options))
 
 
 if __name__ == "__main__":

@@ -7,9 +7,12 @@
         --data=../shared/data/Set5 --output=results.json
     python -m jaxrestore.evaluate --task=jpeg --checkpoint=runs/cargan --data=DIR --output=results.json
 
-Prints a table (folder, images, PSNR-Y, SSIM-Y) and writes
-``{"<folder>": {"psnr_y", "ssim_y", "images"}}`` to ``--output`` and the same
-rows to a CSV beside it (same stem, ``.csv``), both atomically. The protocol is
+Prints a table (folder, images, PSNR-Y, its standard deviation, SSIM-Y, L1-Y) and
+writes ``{"<folder>": {"psnr_y", "psnr_y_std", "ssim_y", "l1_y", "images"}}`` to
+``--output`` and the same rows to a CSV beside it (same stem, ``.csv``), both
+atomically. ``psnr_y_std`` is the population (ddof=0) standard deviation of the
+per-image PSNR-Y (001_* Table 1's PSD row); ``l1_y`` the mean absolute error of
+the luma in [0, 1] on the region PSNR-Y is computed on (001_* Table 2). The protocol is
 :mod:`jaxrestore.evaluation`'s. ``--baseline=bicubic`` follows the published
 Y-channel bicubic rows; ``--baseline=bicubic_rgb`` upsamples the uint8 RGB LR
 exactly as a model receives it. ``--task=jpeg`` compresses each clean image's
@@ -57,7 +60,8 @@ TASKS = {"sr": SR_BASELINES, "jpeg": JPEG_BASELINES}
 TASK_OPTION = {"sr": "scale", "jpeg": "quality"}
 TASK_NAMES = {"sr": "super-resolution", "jpeg": "JPEG artifact removal"}
 
-COLUMNS = ("folder", "images", "psnr_y", "ssim_y")
+COLUMNS = ("folder", "images", "psnr_y", "psnr_y_std", "ssim_y", "l1_y")
+FIGURES = COLUMNS[2:]  # the per-folder numbers, in JSON and CSV order
 
 
 def _restorer(task: str, baseline: str | None, checkpoint: str | None, option: int | None):
@@ -97,9 +101,10 @@ def write_atomically(path: Path, text: str) -> None:
 
 def format_table(summary: dict[str, dict]) -> str:
     width = max([len("folder")] + [len(name) for name in summary])
-    lines = [f"{'folder':<{width}}  {'images':>6}  {'PSNR-Y':>8}  {'SSIM-Y':>6}"]
+    lines = [f"{'folder':<{width}}  {'images':>6}  {'PSNR-Y':>8}  {'PSD':>6}  {'SSIM-Y':>6}  {'L1-Y':>7}"]
     for name, row in summary.items():
-        lines.append(f"{name:<{width}}  {row['images']:>6d}  {row['psnr_y']:>8.4f}  {row['ssim_y']:>6.4f}")
+        lines.append(f"{name:<{width}}  {row['images']:>6d}  {row['psnr_y']:>8.4f}  {row['psnr_y_std']:>6.3f}  "
+                     f"{row['ssim_y']:>6.4f}  {row['l1_y']:>7.5f}")
     return "\n".join(lines)
 
 
@@ -108,7 +113,7 @@ def _csv_text(summary: dict[str, dict]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
     for name, row in summary.items():
-        writer.writerow([name, row["images"], repr(row["psnr_y"]), repr(row["ssim_y"])])
+        writer.writerow([name, row["images"], *(repr(row[key]) for key in FIGURES)])
     return buffer.getvalue()
 
 
@@ -152,7 +157,7 @@ def run(
         list_images(folder)  # a wrong path fails before a model is loaded
     restorer = _restorer(task, baseline, checkpoint, scale if task == "sr" else quality)
     results = evaluate_folders(restorer, data, task=task, progress=progress)
-    summary = {name: {"psnr_y": r["psnr_y"], "ssim_y": r["ssim_y"], "images": r["images"]} for name, r in results.items()}
+    summary = {name: {**{key: r[key] for key in FIGURES}, "images": r["images"]} for name, r in results.items()}
     print(format_table(summary), flush=True)
     if outputs is not None:
         json_path, csv_path = outputs

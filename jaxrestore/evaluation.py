@@ -8,8 +8,13 @@ Super-resolution (task ``"sr"``), for each HR image (read with its native channe
 4. PSNR and SSIM on the luma: MATLAB ``rgb2ycbcr`` of the uint8 image, Y rounded to
    uint8 (values 16..235); a grey image (one channel) is scored on its own channel
    (0..255), not converted; a ``scale``-pixel border is cropped on every side;
-   PSNR with peak 255 and Wang et al.'s SSIM (``jaxrestore.metrics``) in float64;
-5. the figures of a folder are the means over its images.
+   PSNR with peak 255 and Wang et al.'s SSIM (``jaxrestore.metrics``) in float64,
+   and ``l1_y``, the mean absolute error of that cropped luma scaled to [0, 1]
+   (``|Y_restored - Y_hr| / 255``, 001_* Table 2);
+5. the figures of a folder are the means over its images, and ``psnr_y_std`` is the
+   standard deviation of its per-image PSNR-Y (001_* Table 1's PSD row): the
+   population one (ddof=0, NumPy's default), the spread of the test set itself;
+   the paper does not say which; the sample one is ``sqrt(n / (n - 1))`` times it.
 
 The published bicubic rows (SRCNN, VDSR and every later table: Set5 x4
 28.42 dB / 0.8104) were not made through a uint8 LR. They upscale on the Y channel
@@ -43,8 +48,9 @@ JPEG artifact removal (task ``"jpeg"``, 000_* Table 1), for each clean image:
 2. degraded = Y encoded and decoded as a greyscale JPEG at quality q
    (``jaxrestore.imaging.jpeg``: Pillow's libjpeg, standard tables);
 3. restored = ``restorer(degraded)``, uint8 HxWx1;
-4. PSNR (peak 255) and Wang et al.'s SSIM of restored against Y, no border cropped,
-   no size cropping; the folder's figures are the means over its images.
+4. PSNR (peak 255), Wang et al.'s SSIM and the [0, 1] L1 of restored against Y, no
+   border cropped, no size cropping; the folder's figures are the means over its
+   images, plus ``psnr_y_std`` as for SR.
 
 The plain-JPEG row (``--baseline=jpeg``) measured here (000_* Table 1 has BSDS500,
 which is not on this machine: Q10 27.80 / 0.7875, Q20 30.05 / 0.8671):
@@ -148,8 +154,8 @@ def luma_uint8(image: np.ndarray) -> np.ndarray:
     raise DataError(f"expected an HxW, HxWx1 or HxWx3 image, got shape {image.shape}; pass grey or RGB images.")
 
 
-def score_luma(hr_luma: np.ndarray, restored_luma: np.ndarray, *, scale: int) -> tuple[float, float]:
-    """(PSNR, SSIM) of two uint8 luma images with a ``scale``-pixel border cropped (0: none)."""
+def _cropped_pair(hr_luma: np.ndarray, restored_luma: np.ndarray, *, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """The two uint8 luma images as float64 with a ``scale``-pixel border cropped (0: none)."""
     if hr_luma.shape != restored_luma.shape:
         what = f"upscale by exactly {scale}" if scale else "keep the image size"
         raise DataError(
@@ -162,17 +168,37 @@ def score_luma(hr_luma: np.ndarray, restored_luma: np.ndarray, *, scale: int) ->
         raise DataError(
             f"an image of {hr_luma.shape[0]}x{hr_luma.shape[1]} pixels is too small to score at scale {scale} "
             "(SSIM needs 11x11 pixels after cropping the border); use larger images.")
+    return a, r
+
+
+def score_luma(hr_luma: np.ndarray, restored_luma: np.ndarray, *, scale: int) -> tuple[float, float]:
+    """(PSNR, SSIM) of two uint8 luma images with a ``scale``-pixel border cropped (0: none)."""
+    a, r = _cropped_pair(hr_luma, restored_luma, scale=scale)
     return psnr(a, r), ssim(a, r)
 
 
-def score_sr(hr: np.ndarray, restored: np.ndarray, *, scale: int) -> tuple[float, float]:
-    """(psnr_y, ssim_y) of a modcropped uint8 HR image and its uint8 restoration."""
+def luma_scores(hr_luma: np.ndarray, restored_luma: np.ndarray, *, scale: int) -> dict[str, float]:
+    """``{"psnr_y", "ssim_y", "l1_y"}`` of two uint8 luma images on the region :func:`score_luma` scores.
+
+    ``l1_y`` is the mean of ``|restored - hr| / 255`` over the cropped pixels (001_* Table 2).
+    """
+    a, r = _cropped_pair(hr_luma, restored_luma, scale=scale)
+    return {"psnr_y": psnr(a, r), "ssim_y": ssim(a, r), "l1_y": float(np.mean(np.abs(r - a)) / 255.0)}
+
+
+def _sr_lumas(hr: np.ndarray, restored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The lumas SR is scored on, after checking the restorer kept the channel count."""
     hr, restored = np.asarray(hr), np.asarray(restored)
     if hr.ndim == 3 and restored.ndim == 3 and hr.shape[-1] != restored.shape[-1]:
         raise DataError(
             f"restored image has {restored.shape[-1]} channel(s) but the HR image has {hr.shape[-1]}; "
             "the restorer must keep the channel count.")
-    return score_luma(luma_uint8(hr), luma_uint8(restored), scale=scale)
+    return luma_uint8(hr), luma_uint8(restored)
+
+
+def score_sr(hr: np.ndarray, restored: np.ndarray, *, scale: int) -> tuple[float, float]:
+    """(psnr_y, ssim_y) of a modcropped uint8 HR image and its uint8 restoration."""
+    return score_luma(*_sr_lumas(hr, restored), scale=scale)
 
 
 def degrade_jpeg(image: np.ndarray, *, quality: int) -> np.ndarray:
@@ -180,7 +206,7 @@ def degrade_jpeg(image: np.ndarray, *, quality: int) -> np.ndarray:
     return jpeg_compress(luma_uint8(np.asarray(image))[..., None], quality)
 
 
-def _restore_and_score_jpeg(restorer: Restorer, image: np.ndarray, *, quality: int) -> tuple[float, float]:
+def _restore_and_score_jpeg(restorer: Restorer, image: np.ndarray, *, quality: int) -> dict[str, float]:
     image = np.asarray(image)
     clean = luma_uint8(image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image)
     restored = np.asarray(restorer(jpeg_compress(clean[..., None], quality)))
@@ -191,27 +217,27 @@ def _restore_and_score_jpeg(restorer: Restorer, image: np.ndarray, *, quality: i
     if restored.ndim != 2:
         raise DataError(f"the JPEG task restores the luma channel, but the restorer returned shape "
                         f"{restored.shape}; it must return HxW or HxWx1.")
-    return score_luma(clean, restored, scale=0)
+    return luma_scores(clean, restored, scale=0)
 
 
-def _restore_and_score(restorer: Restorer, hr: np.ndarray, *, scale: int) -> tuple[float, float]:
+def _restore_and_score(restorer: Restorer, hr: np.ndarray, *, scale: int) -> dict[str, float]:
     hr = modcrop(np.asarray(hr), scale)
     if hr.ndim == 2:
         hr = hr[..., None]
     if getattr(restorer, "luma_reference", False):
         hr_luma = luma_uint8(hr)
-        return score_luma(hr_luma, restorer.restore_luma(hr_luma), scale=scale)
+        return luma_scores(hr_luma, restorer.restore_luma(hr_luma), scale=scale)
     restored = np.asarray(restorer(degrade_sr(hr, scale=scale)))
     if restored.dtype != np.uint8:
         raise DataError(f"the restorer returned {restored.dtype} pixels; it must return uint8 images.")
-    return score_sr(hr, restored, scale=scale)
+    return luma_scores(*_sr_lumas(hr, restored), scale=scale)
 
 
 TASKS = ("sr", "jpeg")
 
 
 def _scorer(restorer: Restorer, *, task: str, scale: int | None, quality: int | None):
-    """Checks that ``restorer`` does ``task`` with these options; returns ``hr -> (psnr, ssim)``."""
+    """Checks that ``restorer`` does ``task`` with these options; returns ``hr -> {"psnr_y", "ssim_y", "l1_y"}``."""
     if task not in TASKS:
         raise ConfigError(f"unknown task {task!r}; use one of {', '.join(TASKS)}.")
     own_task = getattr(restorer, "task", "sr")
@@ -238,15 +264,20 @@ def _evaluate_stream(score, items: Iterable[tuple[str, np.ndarray]], *, total: i
                      label: str | None) -> dict:
     per_image = {}
     for index, (name, hr) in enumerate(items, start=1):
-        psnr_y, ssim_y = score(hr)
-        per_image[name] = {"psnr_y": psnr_y, "ssim_y": ssim_y}
+        record = per_image[name] = score(hr)
         if label is not None:
-            print(f"{label}: {index}/{total} {name} psnr_y={psnr_y:.4f} ssim_y={ssim_y:.4f}", file=sys.stderr, flush=True)
+            print(f"{label}: {index}/{total} {name} psnr_y={record['psnr_y']:.4f} ssim_y={record['ssim_y']:.4f} "
+                  f"l1_y={record['l1_y']:.5f}", file=sys.stderr, flush=True)
     if not per_image:
         raise DataError("there are no images to evaluate; pass at least one image.")
+    psnrs = np.array([v["psnr_y"] for v in per_image.values()], np.float64)
+    with np.errstate(invalid="ignore"):  # an identical image has infinite PSNR: the spread is then NaN
+        psnr_std = float(np.std(psnrs, ddof=0))
     return {
-        "psnr_y": float(np.mean([v["psnr_y"] for v in per_image.values()])),
+        "psnr_y": float(np.mean(psnrs)),
+        "psnr_y_std": psnr_std,
         "ssim_y": float(np.mean([v["ssim_y"] for v in per_image.values()])),
+        "l1_y": float(np.mean([v["l1_y"] for v in per_image.values()])),
         "images": len(per_image),
         "per_image": per_image,
     }
@@ -258,7 +289,9 @@ def evaluate_images(restorer: Restorer, images: Mapping[str, np.ndarray], *, tas
 
     ``task`` picks the protocol (module docstring); ``scale`` (SR) or ``quality``
     (JPEG) default to the restorer's own and must agree with it.
-    Returns ``{"psnr_y", "ssim_y", "images", "per_image": {name: {"psnr_y", "ssim_y"}}}``.
+    Returns ``{"psnr_y", "psnr_y_std", "ssim_y", "l1_y", "images", "per_image": {name: {"psnr_y",
+    "ssim_y", "l1_y"}}}``: means over the images, and the population standard deviation
+    (ddof=0) of the per-image PSNR-Y.
     """
     score = _scorer(restorer, task=task, scale=scale, quality=quality)
     return _evaluate_stream(score, images.items(), total=len(images), label=None)

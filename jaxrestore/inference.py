@@ -72,12 +72,7 @@ def load_restorer(run_dir: str | os.PathLike, *, which: str = "auto", ema: bool 
     """
     config = checkpoints.read_config(run_dir)
     variables, _, _ = checkpoints.load_generator_variables(run_dir, which=which)
-    if ema:
-        if "ema" not in variables:
-            raise checkpoints.CheckpointError(
-                f"{str(run_dir)!r} keeps no EMA weights; drop --ema or train with an EMA enabled.")
-        variables = {**variables, "params": variables["ema"]}
-    variables = {k: v for k, v in variables.items() if k != "ema"}
+    variables = checkpoints.network_variables(variables, ema=ema, source=repr(str(run_dir)))
     generator = build_generator(config.model, scale=config.task.scale)
     return restorer_for_config(config, generator, variables)
 

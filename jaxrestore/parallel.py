@@ -16,9 +16,11 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxrestore.errors import ConfigError
 
+DATA_AXIS = "data"
+
 
 def data_mesh() -> Mesh:
-    return Mesh(np.asarray(jax.devices()), ("data",))
+    return Mesh(np.asarray(jax.devices()), (DATA_AXIS,))
 
 
 def per_process_batch_size(global_batch: int) -> int:
@@ -40,5 +42,28 @@ def replicate(tree, mesh: Mesh):
 
 def shard_batch(batch: dict, mesh: Mesh) -> dict:
     """Assembles this process's part of the batch into global arrays split over ``data``."""
-    sharding = NamedSharding(mesh, PartitionSpec("data"))
+    sharding = NamedSharding(mesh, PartitionSpec(DATA_AXIS))
     return {k: jax.make_array_from_process_local_data(sharding, np.asarray(v)) for k, v in batch.items()}
+
+
+def map_over_devices(device_step):
+    """Maps a per-device step ``(frozen, state, batch, key) -> (state, metrics)`` over all devices.
+
+    ``device_step`` sees its device's share of the batch and uses named-axis
+    collectives over ``DATA_AXIS`` (``lax.pmean`` of gradients and metrics) so that
+    its outputs are the same on every device, as under ``jax.pmap(device_step,
+    axis_name=DATA_AXIS)``. The mapping is ``jax.shard_map`` over the data mesh:
+    the same per-device program, but taking and returning the global arrays the
+    training loop, the jit and the orbax checkpoints work with (state, frozen
+    weights and key replicated; the batch split along its first axis). Without
+    replication checks (``check_vma=False``) gradients of replicated parameters
+    are per-device, as in pmap, and the explicit ``pmean`` all-reduces them.
+    """
+    spec = PartitionSpec()
+
+    def mapped(frozen, state, batch, key):
+        mesh = data_mesh()
+        return jax.shard_map(device_step, mesh=mesh, in_specs=(spec, spec, PartitionSpec(DATA_AXIS), spec),
+                             out_specs=(spec, spec), check_vma=False)(frozen, state, batch, key)
+
+    return mapped

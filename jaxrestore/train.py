@@ -68,11 +68,15 @@ def check_config(config: ml_collections.ConfigDict) -> None:
         if config.data.get("epoch_images", 0) <= 0:
             raise ConfigError("FID records are labelled by epoch: set data.epoch_images to the number of "
                               "training images (COCO 2017 train: 118287).")
-    if config.method != "joint" or config.loss.adversarial_weight > 0:
+    if config.method == "constrained" or config.loss.adversarial_weight > 0:
         if not config.init_from and config.train.pretrain_steps <= 0:
+            source = "configs/rrdbnet_psnr.py" if config.method == "esrgan" else "configs/srresnet.py"
             raise ConfigError(
                 "this GAN config starts from a pretrained generator: set --config.init_from=WORKDIR "
-                "of a configs/srresnet.py run, or --config.train.pretrain_steps=N to pre-train it here.")
+                f"of a {source} run, or --config.train.pretrain_steps=N to pre-train it here.")
+    if config.get("init_encoder_from") and not config.model.get("encoder"):
+        raise ConfigError("init_encoder_from is set but this config has no encoder (model.encoder is empty); "
+                          "drop init_encoder_from or use configs/lsrgan.py / clsrgan.py.")
 
 
 def example_shapes(config) -> dict[str, tuple[int, int, int]]:
@@ -87,19 +91,50 @@ def _dummy_batch(config) -> dict:
     return {k: jnp.zeros((1, *shape), jnp.float32) for k, shape in example_shapes(config).items()}
 
 
+# Model fields that do not shape the generator: a generator may come from a run that
+# trained it beside another discriminator or encoder (or none, as converted weights).
+_NOT_GENERATOR_FIELDS = ("discriminator", "d_features", "encoder", "encoder_blocks", "encoder_features")
+
+
+def _load_init_variables(run_dir: str, config, what: str):
+    mismatch = checkpoints.architecture_mismatch(config, checkpoints.read_config(run_dir),
+                                                 ignore=_NOT_GENERATOR_FIELDS)
+    if mismatch:
+        raise CheckpointError(f"{what} {run_dir!r} was trained with another generator: {mismatch}; "
+                              "start from a run of the same model.")
+    return checkpoints.load_generator_variables(run_dir)
+
+
 def _initial_state(method, config, key):
     state = method.init(key, _dummy_batch(config))
+    encoder_from = None
     if config.init_from:
-        source_config = checkpoints.read_config(config.init_from)
-        mismatch = checkpoints.architecture_mismatch(config, source_config)
-        if mismatch:
-            raise CheckpointError(f"init_from {config.init_from!r} was trained with another "
-                                  f"generator: {mismatch}; start from a run of the same model.")
-        variables, step, which = checkpoints.load_generator_variables(config.init_from)
-        expected = method.generator_variables(state)
-        checkpoints.check_same_structure(expected, variables, source=f"init_from {config.init_from!r}")
+        variables, step, which = _load_init_variables(config.init_from, config, "init_from")
+        expected = checkpoints.network_variables(method.generator_variables(state))
+        checkpoints.check_same_structure(expected, checkpoints.network_variables(variables),
+                                         source=f"init_from {config.init_from!r}")
+        if "encoder" in variables and config.model.get("encoder"):
+            encoder_from = config.init_from
+        variables = {k: v for k, v in variables.items() if k != "encoder"}
         state = method.with_generator(state, jax.tree.map(jnp.asarray, variables))
         logging.info("Generator initialised from %s (%s checkpoint, step %d).", config.init_from, which, step)
+    if config.get("init_encoder_from"):
+        encoder_from = config.init_encoder_from
+    if encoder_from:
+        variables, step, _ = _load_init_variables(encoder_from, config, "the encoder's source")
+        source = f"the encoder L of {encoder_from!r}"
+        if "encoder" not in variables:
+            raise CheckpointError(f"{encoder_from!r} holds no encoder L; pass a configs/rrdbnet_psnr.py "
+                                  "run (trained with model.encoder='lsr') as init_encoder_from.")
+        checkpoints.check_same_structure(method.generator_variables(state)["encoder"], variables["encoder"],
+                                         source=source)
+        state = method.with_encoder(state, jax.tree.map(jnp.asarray, variables["encoder"]))
+        logging.info("Encoder L initialised from %s (step %d).", encoder_from, step)
+    elif (config.model.get("encoder") and config.loss.adversarial_weight > 0
+          and config.train.pretrain_steps <= 0):
+        raise ConfigError("LSRGAN's encoder L starts from stage 1: set --config.init_encoder_from=WORKDIR of "
+                          "a configs/rrdbnet_psnr.py run (or init_from such a run), or "
+                          "--config.train.pretrain_steps=N to pre-train it here.")
     return state
 
 
@@ -188,7 +223,7 @@ class Evaluator:
         if not self.images:
             return {}
         restorer = self.restorer
-        restorer.variables = self.method.generator_variables(state)
+        restorer.variables = checkpoints.network_variables(self.method.generator_variables(state))
         result = evaluate_images(restorer, self.images, task=self.task, **self.options)
         b = self.baseline_name
         metrics = {"eval/psnr_y": result["psnr_y"], "eval/ssim_y": result["ssim_y"],
@@ -254,7 +289,7 @@ class FidTracker:
     def __call__(self, state, step: int, writer) -> float:
         from jaxrestore.metrics.fid import append_fid_record, feature_statistics, frechet_distance
 
-        self.restorer.variables = self.method.generator_variables(state)
+        self.restorer.variables = checkpoints.network_variables(self.method.generator_variables(state))
         restored = [self.restorer(d) for d in self.degraded]
         fid = frechet_distance(*self.reference, *feature_statistics(self.extractor(restored)))
         epoch = step / self.steps_per_epoch

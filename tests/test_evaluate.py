@@ -22,6 +22,8 @@ from jaxrestore.evaluation import (
     score_sr,
 )
 from jaxrestore.imaging.color import rgb_to_y_uint8
+from jaxrestore.imaging.io import list_images, read_image
+from jaxrestore.imaging.resize import imresize
 from jaxrestore.metrics import psnr, ssim
 
 REPO = Path(__file__).resolve().parents[1]
@@ -152,10 +154,110 @@ def test_cli_end_to_end_on_set5(tmp_path):
     assert results["Set5"]["images"] == 5
     assert results["Set5"]["psnr_y"] == pytest.approx(28.42, abs=0.01)
     assert results["Set5"]["ssim_y"] == pytest.approx(0.8104, abs=0.001)
+    assert list(results["Set5"]) == ["psnr_y", "psnr_y_std", "ssim_y", "l1_y", "images"]
     rows = list(csv.DictReader((tmp_path / "results.csv").open()))
     assert rows == [{"folder": "Set5", "images": "5",
-                     "psnr_y": repr(results["Set5"]["psnr_y"]), "ssim_y": repr(results["Set5"]["ssim_y"])}]
+                     **{key: repr(results["Set5"][key]) for key in ("psnr_y", "psnr_y_std", "ssim_y", "l1_y")}}]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv", "results.json"]  # no temp files left
+
+
+# ---------------------------------------------------------------- PSNR spread and L1 (001_* Tables 1-2)
+
+
+def independent_y(rgb):
+    """MATLAB rgb2ycbcr luma written out here: 16 + (65.481 R + 128.553 G + 24.966 B) / 255, rounded."""
+    rgb = rgb.astype(np.float64)
+    if rgb.ndim == 2 or rgb.shape[-1] == 1:
+        return rgb.reshape(rgb.shape[:2])
+    y = 16.0 + (65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]) / 255.0
+    return np.floor(y + 0.5)
+
+
+def independent_bicubic_figures(folder, scale):
+    """Per image (PSNR-Y, L1-Y) of the published Y-channel bicubic protocol, computed here."""
+    figures = {}
+    for path in list_images(folder):
+        hr = read_image(path, mode="native")
+        h, w = hr.shape[:2]
+        y = independent_y(hr[: h - h % scale, : w - w % scale])
+        up = imresize(imresize(y / 255.0, 1.0 / scale), scale)
+        sr = np.clip(np.floor(up * 255.0 + 0.5), 0, 255)
+        a, b = y[scale:-scale, scale:-scale], sr[scale:-scale, scale:-scale]
+        figures[path.stem] = (10 * np.log10(255.0**2 / np.mean((a - b) ** 2)), np.mean(np.abs(a - b)) / 255.0)
+    return figures
+
+
+def test_cli_psnr_spread_and_l1_on_two_folders(tmp_path):
+    output = tmp_path / "results.json"
+    proc = _cli("--baseline=bicubic", "--scale=4", f"--data={DATA / 'Set5'}", f"--data={DATA / 'Set14'}",
+                f"--output={output}", "--noprogress")
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(output.read_text())
+    assert list(results) == ["Set5", "Set14"]
+    rows = {row["folder"]: row for row in csv.DictReader((tmp_path / "results.csv").open())}
+    for name, count in (("Set5", 5), ("Set14", 14)):
+        figures = independent_bicubic_figures(DATA / name, 4)
+        assert len(figures) == count == results[name]["images"]
+        psnrs = np.array([p for p, _ in figures.values()])
+        assert results[name]["psnr_y"] == pytest.approx(np.mean(psnrs), abs=1e-3)
+        assert results[name]["psnr_y_std"] == pytest.approx(np.std(psnrs), abs=1e-3)  # population (ddof=0)
+        assert results[name]["psnr_y_std"] != pytest.approx(np.std(psnrs, ddof=1), abs=1e-2)
+        assert results[name]["l1_y"] == pytest.approx(np.mean([l1 for _, l1 in figures.values()]), rel=1e-3)
+        assert float(rows[name]["psnr_y_std"]) == results[name]["psnr_y_std"]
+        assert float(rows[name]["l1_y"]) == results[name]["l1_y"]
+    # Pinned: what this implementation measures (bicubic x4).
+    assert results["Set5"]["psnr_y_std"] == pytest.approx(3.69347, abs=1e-4)
+    assert results["Set5"]["l1_y"] == pytest.approx(0.0255244, abs=1e-6)
+    assert results["Set14"]["psnr_y_std"] == pytest.approx(3.17132, abs=1e-4)
+    assert results["Set14"]["l1_y"] == pytest.approx(0.0332619, abs=1e-6)
+
+
+class _Perturbing:
+    """An SR restorer that ignores its input and returns the HR image with known damage."""
+
+    task = "sr"
+
+    def __init__(self, scale, hr, damage):
+        self.scale, self.hr, self.damage = scale, hr, damage
+
+    def __call__(self, degraded):
+        return np.clip(self.hr.astype(int) + self.damage, 0, 255).astype(np.uint8)
+
+
+def test_per_image_l1_is_on_the_cropped_luma_in_unit_range():
+    rng = np.random.default_rng(4)
+    hr = rng.integers(20, 230, (24, 30, 3)).astype(np.uint8)  # a multiple of 3: no modcrop
+    damage = np.zeros(hr.shape, int)
+    damage[:3] = 100  # inside the 3-pixel border: not scored
+    damage[3:, :, 1] = rng.integers(-15, 16, (21, 30))  # green only, so Y changes by 128.553/255 of it
+    restored = _Perturbing(3, hr, damage)(None)
+    result = evaluate_images(_Perturbing(3, hr, damage), {"a": hr}, scale=3)
+    a, b = independent_y(hr)[3:-3, 3:-3], independent_y(restored)[3:-3, 3:-3]
+    expected = np.mean(np.abs(a - b)) / 255.0
+    assert expected > 0
+    assert result["per_image"]["a"]["l1_y"] == pytest.approx(expected, rel=1e-12)
+    assert result["l1_y"] == result["per_image"]["a"]["l1_y"]
+    assert result["psnr_y_std"] == 0.0  # one image has no spread
+
+
+def test_jpeg_task_reports_l1_and_psnr_spread():
+    from jaxrestore.evaluation import JpegRestorer, degrade_jpeg
+
+    rng = np.random.default_rng(5)
+    images = {"a": rng.integers(0, 256, (32, 40, 3)).astype(np.uint8),
+              "b": np.repeat(np.arange(48, dtype=np.uint8)[None] * 5, 36, axis=0)[..., None]}
+    result = evaluate_images(JpegRestorer(20), images, task="jpeg")
+    l1s, psnrs = [], []
+    for image in images.values():
+        clean = independent_y(image)
+        jpeg = degrade_jpeg(image, quality=20)[..., 0].astype(np.float64)
+        l1s.append(np.mean(np.abs(jpeg - clean)) / 255.0)
+        psnrs.append(10 * np.log10(255.0**2 / np.mean((jpeg - clean) ** 2)))
+    for name, l1_value in zip(images, l1s):
+        assert result["per_image"][name]["l1_y"] == pytest.approx(l1_value, rel=1e-12)
+    assert result["l1_y"] == pytest.approx(np.mean(l1s), rel=1e-12)
+    assert result["psnr_y_std"] == pytest.approx(np.std(psnrs), rel=1e-9)
+    assert result["psnr_y_std"] > 0.1
 
 
 @pytest.mark.parametrize(

@@ -39,8 +39,10 @@ def vgg_feature_loss(
     *,
     layer: str = "relu5_4",
     feature_scale: float = SRGAN_FEATURE_SCALE,
+    distance: str = "l2",
 ):
-    """Mean squared difference of scaled VGG19 features of ``restored`` and ``target``.
+    """Mean squared (``distance="l2"``, SRGAN) or absolute (``"l1"``, ESRGAN) difference of
+    scaled VGG19 features of ``restored`` and ``target``.
 
     ``layer="relu5_4"`` is SRGAN's φ5,4; ESRGAN uses ``"conv5_4"`` (before the
     ReLU). The target's features are under ``stop_gradient``; gradients reach only
@@ -50,5 +52,9 @@ def vgg_feature_loss(
     restored_features = vgg_features(vgg_params, restored, layers=(layer,))[layer]
     target_features = vgg_features(vgg_params, target, layers=(layer,))[layer]
     target_features = jax.lax.stop_gradient(target_features)
-    diff = (restored_features - target_features) * feature_scale
-    return jnp.mean(jnp.square(diff.astype(jnp.float32)))
+    diff = ((restored_features - target_features) * feature_scale).astype(jnp.float32)
+    if distance == "l1":
+        return jnp.mean(jnp.abs(diff))
+    if distance != "l2":
+        raise ValueError(f"distance must be 'l1' or 'l2', not {distance!r}")
+    return jnp.mean(jnp.square(diff))

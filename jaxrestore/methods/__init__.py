@@ -12,9 +12,10 @@ from jaxrestore.errors import ConfigError
 
 def _methods():
     from jaxrestore.methods.constrained import ConstrainedMethod
+    from jaxrestore.methods.esrgan import EsrganMethod
     from jaxrestore.methods.joint import JointMethod
 
-    return {"joint": JointMethod, "constrained": ConstrainedMethod}
+    return {"joint": JointMethod, "constrained": ConstrainedMethod, "esrgan": EsrganMethod}
 
 
 def build_method(config):

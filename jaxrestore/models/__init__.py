@@ -1,20 +1,27 @@
 """Flax modules only (no losses, no training logic).
 
-``build_generator`` / ``build_discriminator`` turn a config's ``model`` fields
-into a module, so methods, evaluation and conversion share one registry.
+``build_generator`` / ``build_discriminator`` / ``build_encoder`` turn a config's
+``model`` fields into a module, so methods, evaluation and conversion share one
+registry.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import flax.linen as nn
 
 from jaxrestore.errors import ConfigError
 from jaxrestore.models.argan import ARGANDiscriminator, ARGANGenerator
+from jaxrestore.models.esrgan_discriminator import VGGStyleDiscriminator
+from jaxrestore.models.lsr_encoder import LSREncoder
+from jaxrestore.models.rrdbnet import RRDBNet
 from jaxrestore.models.srgan_discriminator import SRGANDiscriminator
 from jaxrestore.models.srresnet import SRResNet
 
-GENERATORS = {"srresnet": SRResNet, "argan": ARGANGenerator}
-DISCRIMINATORS = {"srgan": SRGANDiscriminator, "argan": ARGANDiscriminator}
+GENERATORS = {"srresnet": SRResNet, "argan": ARGANGenerator, "rrdbnet": RRDBNet}
+DISCRIMINATORS = {"srgan": SRGANDiscriminator, "argan": ARGANDiscriminator, "vgg128": VGGStyleDiscriminator}
+ENCODERS = {"lsr": LSREncoder}
 
 
 def build_generator(model_cfg, *, scale: int) -> nn.Module:
@@ -28,13 +35,33 @@ def build_generator(model_cfg, *, scale: int) -> nn.Module:
     if name == "argan":
         return ARGANGenerator(channels=model_cfg.get("channels", 1), num_blocks=model_cfg.num_blocks,
                               features=model_cfg.features, input_skip=model_cfg.get("input_skip", False))
+    if name == "rrdbnet":
+        return RRDBNet(scale=scale, features=model_cfg.features, num_blocks=model_cfg.num_blocks,
+                       growth=model_cfg.get("growth", 32))
     raise AssertionError(name)
 
 
-def build_discriminator(model_cfg) -> nn.Module:
+def build_discriminator(model_cfg, *, axis_name: str | None = None) -> nn.Module:
+    """The discriminator named by ``model_cfg.discriminator``; ``axis_name`` (the device
+    axis to average BatchNorm statistics over) goes to the modules that take one."""
     name = model_cfg.discriminator
     if name not in DISCRIMINATORS:
         raise ConfigError(
             f"unknown discriminator {name!r}; set config.model.discriminator to one of "
             f"{sorted(DISCRIMINATORS)}.")
-    return DISCRIMINATORS[name](base_features=model_cfg.d_features)
+    cls = DISCRIMINATORS[name]
+    kwargs = {"base_features": model_cfg.d_features}
+    if axis_name is not None and "axis_name" in {f.name for f in dataclasses.fields(cls)}:
+        kwargs["axis_name"] = axis_name
+    return cls(**kwargs)
+
+
+def build_encoder(model_cfg, *, scale: int) -> nn.Module:
+    """LSRGAN's companion encoder L, named by ``model_cfg.encoder`` (only ``"lsr"``)."""
+    name = model_cfg.get("encoder", "")
+    if name not in ENCODERS:
+        raise ConfigError(
+            f"unknown encoder {name!r}; set config.model.encoder to one of {sorted(ENCODERS)} "
+            "(LSRGAN's companion encoder L).")
+    return LSREncoder(scale=scale, vgg_blocks=model_cfg.get("encoder_blocks", 3),
+                      features=model_cfg.get("encoder_features", 64))

@@ -1,0 +1,284 @@
+"""The ESRGAN-family step (001_*): D, then G on eq. (10), then L on eq. (9), checked against
+independent transcriptions; stage 1; one device against four; init_from / EMA flows.
+
+Adam runs with eps = 1 for the reason given in tests/test_methods.py (a first Adam step is
+lr * g / (|g| + eps); eps = 1 keeps it a smooth function of the gradient).
+"""
+
+import os
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from conftest import REPO
+from jaxrestore.errors import CheckpointError, ConfigError
+from jaxrestore.methods import build_method
+
+TINY = {"model.num_blocks": 1, "model.features": 8, "model.growth": 4, "model.d_features": 4,
+        "model.encoder_features": 8, "data.patch_size": 128, "train.batch_size": 4,
+        "optimizer.eps": 1.0}
+
+
+def tiny(make_config, name, **overrides):
+    return make_config(name, **{**TINY, **overrides})
+
+
+def batch_for(config, seed=0, n=4):
+    rng = np.random.default_rng(seed)
+    p, s = config.data.patch_size, config.task.scale
+    return {"degraded": jnp.asarray(rng.uniform(size=(n, p // s, p // s, 3)), jnp.float32),
+            "target": jnp.asarray(rng.uniform(size=(n, p, p, 3)), jnp.float32)}
+
+
+def adam_from_scratch(params, grads, lr, eps=1.0):
+    tx = optax.adam(lr, 0.9, 0.999, eps)
+    updates, _ = tx.update(grads, tx.init(params), params)
+    return optax.apply_updates(params, updates)
+
+
+def assert_trees_close(a, b, atol=1e-6, rtol=1e-5):
+    la, lb = jax.tree_util.tree_leaves_with_path(a), jax.tree.leaves(b)
+    assert len(la) == len(lb)
+    for (path, x), y in zip(la, lb):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), atol=atol, rtol=rtol,
+                                   err_msg=jax.tree_util.keystr(path))
+
+
+def max_gap(a, b):
+    return max(float(np.abs(np.asarray(x) - np.asarray(y)).max()) for x, y in zip(jax.tree.leaves(a),
+                                                                                  jax.tree.leaves(b)))
+
+
+def bce_logits(logits, target: float):
+    """Binary cross-entropy on logits, written out (PyTorch's BCEWithLogitsLoss, mean)."""
+    p = jax.nn.sigmoid(logits)
+    return -jnp.mean(target * jnp.log(p) + (1 - target) * jnp.log(1 - p))
+
+
+def d_forward(method, d_params, d_stats, images):
+    """D in training mode outside the device map (one device: BatchNorm over the local batch)."""
+    logits, mut = method.discriminator.clone(axis_name=None).apply({"params": d_params, "batch_stats": d_stats}, images,
+                                             train=True, mutable=["batch_stats"])
+    return logits, mut["batch_stats"]
+
+
+def test_lsrgan_step_updates_d_then_g_then_l(make_config):
+    lam, eta, mu = 0.5, 0.3, 3.0  # a large mu makes the LSR term visible in a first step
+    config = tiny(make_config, "lsrgan", **{"loss.adversarial_weight": lam, "loss.l1_weight": eta,
+                                            "loss.lsr_weight": mu, "loss.perceptual": "none",
+                                            "optimizer.d_lr": 0.3, "train.ema_decay": 0.9})
+    method = build_method(config)
+    batch = batch_for(config)
+    hr, lr_images = batch["target"], batch["degraded"]
+    state = method.init(jax.random.key(0), batch)
+    new, metrics = jax.jit(method.train_step)(method.frozen, state, batch, jax.random.key(1))
+
+    g = lambda p, x: method.generator.apply({"params": p}, x, train=True)  # noqa: E731
+    enc = lambda p, x: method.encoder.apply({"params": p}, x, train=True)  # noqa: E731
+    fake = g(state.g.params, lr_images)
+
+    # D: ESRGAN's relativistic average loss, real and fake as separate BatchNorm batches.
+    def d_loss(params):
+        real, stats = d_forward(method, params, state.d.batch_stats, hr)
+        fk, _ = d_forward(method, params, stats, fake)
+        return 0.5 * (bce_logits(real - jnp.mean(fk), 1.0) + bce_logits(fk - jnp.mean(real), 0.0))
+
+    d_params = adam_from_scratch(state.d.params, jax.grad(d_loss)(state.d.params), config.optimizer.d_lr)
+    assert_trees_close(new.d.params, d_params, atol=1e-5)
+
+    # G: eq. (10) through the updated D, with L fixed; the LSR term enters with a minus sign.
+    def g_loss(params, mu_value):
+        out = g(params, lr_images)
+        real, _ = d_forward(method, new.d.params, new.d.batch_stats, hr)
+        real = jax.lax.stop_gradient(real)
+        fk, _ = d_forward(method, new.d.params, new.d.batch_stats, out)
+        adv = 0.5 * (bce_logits(real - jnp.mean(fk), 0.0) + bce_logits(fk - jnp.mean(real), 1.0))
+        l1 = jnp.mean(jnp.abs(out - hr))
+        lsr = jnp.mean(jnp.abs(enc(state.l.params, hr) - enc(state.l.params, out)))
+        return lam * adv + eta * l1 - mu_value * lsr
+
+    g_expected = adam_from_scratch(state.g.params, jax.grad(g_loss)(state.g.params, mu), config.optimizer.g_lr)
+    assert_trees_close(new.g.params, g_expected, atol=2e-6)
+    g_plus = adam_from_scratch(state.g.params, jax.grad(g_loss)(state.g.params, -mu), config.optimizer.g_lr)
+    assert max_gap(new.g.params, g_plus) > 1e-5  # the sign of the LSR term is visible in the step
+
+    # L: eq. (9) on G's output of this iteration; both L(y) and L(G(z)) carry L's gradient.
+    def l_loss(params):
+        return jnp.mean(jnp.abs(enc(params, hr) - enc(params, fake)))
+
+    l_expected = adam_from_scratch(state.l.params, jax.grad(l_loss)(state.l.params), config.optimizer.l_lr)
+    assert_trees_close(new.l.params, l_expected, atol=2e-6)
+    assert float(metrics["train/l_loss"]) == pytest.approx(float(l_loss(state.l.params)), rel=1e-5)
+
+    # EMA of G's weights, decay 0.9, started from G's initial weights.
+    assert_trees_close(new.ema, jax.tree.map(lambda e, p: 0.9 * e + 0.1 * p, state.g.params, new.g.params))
+    assert int(new.step) == 1
+
+
+def test_only_eq9_moves_l_and_the_lsr_weight_moves_only_g(make_config):
+    """L's update is the same whatever mu is (G's LSR term never reaches L), while G's changes."""
+    steps = {}
+    for mu in (0.0, 0.5):
+        config = tiny(make_config, "lsrgan", **{"loss.lsr_weight": mu, "loss.perceptual": "none",
+                                                "loss.adversarial_weight": 0.1})
+        method = build_method(config)
+        batch = batch_for(config)
+        state = method.init(jax.random.key(0), batch)
+        steps[mu] = (state, jax.jit(method.train_step)(method.frozen, state, batch, jax.random.key(1))[0])
+    (s0, n0), (_, n5) = steps[0.0], steps[0.5]
+    assert_trees_close(n0.l.params, n5.l.params, atol=0, rtol=0)
+    assert_trees_close(n0.d.params, n5.d.params, atol=0, rtol=0)
+    assert max_gap(n0.g.params, n5.g.params) > 1e-6
+    assert max_gap(n0.l.params, s0.l.params) > 1e-6
+
+
+@pytest.mark.parametrize("name,has_l,percep", [("esrgan", False, "none"), ("cesrgan", False, "contextual"),
+                                               ("lsrgan", True, "none"), ("clsrgan", True, "contextual")])
+def test_one_step_of_each_config(make_config, name, has_l, percep):
+    config = tiny(make_config, name)
+    assert config.loss.perceptual == percep  # the quick presets' perceptual term (no VGG weights offline)
+    method = build_method(config)
+    batch = batch_for(config)
+    state = method.init(jax.random.key(0), batch)
+    assert (state.l is not None) == has_l
+    new, metrics = jax.jit(method.train_step)(method.frozen, state, batch, jax.random.key(1))
+    assert max_gap(new.g.params, state.g.params) > 0
+    assert max_gap(new.d.params, state.d.params) > 0
+    if has_l:
+        assert max_gap(new.l.params, state.l.params) > 0
+        assert float(metrics["train/lsr_loss"]) > 0
+    assert all(np.isfinite(float(v)) for v in metrics.values())
+    if percep == "contextual":
+        from jaxrestore.losses.contextual import vgg_contextual_loss
+
+        out = method.generator.apply({"params": state.g.params}, batch["degraded"], train=True)
+        expected = vgg_contextual_loss(method.frozen["vgg"], out, batch["target"], layer="conv3_4",
+                                       bandwidth=config.loss.contextual_bandwidth)
+        assert float(metrics["train/perceptual_loss"]) == pytest.approx(float(expected), rel=1e-4)
+
+
+def test_stage1_pretrains_g_and_l_on_l1(make_config):
+    config = tiny(make_config, "rrdbnet_psnr")
+    method = build_method(config)
+    assert method.discriminator is None and config.loss.adversarial_weight == 0
+    batch = batch_for(config)
+    state = method.init(jax.random.key(0), batch)
+    new, metrics = jax.jit(method.train_step)(method.frozen, state, batch, jax.random.key(1))
+    g_loss = lambda p: jnp.mean(jnp.abs(method.generator.apply({"params": p}, batch["degraded"])  # noqa: E731
+                                        - batch["target"]))
+    l_loss = lambda p: jnp.mean(jnp.abs(method.encoder.apply({"params": p}, batch["target"])  # noqa: E731
+                                        - batch["degraded"]))
+    assert_trees_close(new.g.params, adam_from_scratch(state.g.params, jax.grad(g_loss)(state.g.params),
+                                                       config.optimizer.g_lr), atol=2e-6)
+    assert_trees_close(new.l.params, adam_from_scratch(state.l.params, jax.grad(l_loss)(state.l.params),
+                                                       config.optimizer.l_lr), atol=2e-6)
+    assert float(metrics["train/l_loss"]) == pytest.approx(float(l_loss(state.l.params)), rel=1e-5)
+
+
+DEVICES_SCRIPT = """
+import sys, jax, numpy as np
+sys.path.insert(0, "tests")
+from conftest import tiny_config
+from test_esrgan_method import TINY, batch_for
+from jaxrestore.methods import build_method
+assert jax.device_count() == 4, jax.devices()
+config = tiny_config("clsrgan", **{**TINY, **OVERRIDES})
+method = build_method(config)
+batch = batch_for(config)
+state = method.init(jax.random.key(0), batch)
+key = jax.random.key(1)
+shard_new, shard_metrics = jax.jit(method.train_step)(method.frozen, state, batch, key)
+# The same per-device step under jax.pmap: state replicated, batch split over a leading axis.
+split = jax.tree.map(lambda x: x.reshape(4, x.shape[0] // 4, *x.shape[1:]), batch)
+pmapped = jax.pmap(method._device_step, axis_name="data", in_axes=(None, 0, 0, None))
+replicated = jax.tree.map(lambda x: np.stack([np.asarray(x)] * 4), state)
+pmap_new, pmap_metrics = pmapped(method.frozen, replicated, split, key)
+pmap_new = jax.tree.map(lambda x: x[0], pmap_new)
+out = {}
+for prefix, tree in (("shard", (shard_new, shard_metrics)), ("pmap", (pmap_new, jax.tree.map(lambda x: x[0], pmap_metrics)))):
+    for path, leaf in jax.tree_util.tree_leaves_with_path(tree):
+        if np.issubdtype(np.asarray(leaf).dtype, np.floating):
+            out[prefix + jax.tree_util.keystr(path)] = np.asarray(leaf)
+np.savez(sys.argv[1], **out)
+"""
+
+# D's learning rate is 0: its gradient is still compared (through its Adam moments, which hold
+# it), while G's step then goes through the initial D. Through a D moved by one step, G's step
+# is ill-conditioned on these random tiny networks: measured on one device, scaling the targets
+# by 1 + 1e-6 moves G's Adam moments by ~1 %, which no two summation orders could agree on.
+DEVICE_OVERRIDES = {"loss.adversarial_weight": 0.5, "loss.lsr_weight": 0.2, "optimizer.d_lr": 0.0}
+
+
+def test_step_on_four_devices_equals_one_device(make_config, tmp_path):
+    """The D/G/L step of CLSRGAN (contextual loss, L, D's BatchNorm, relativistic means over the
+    batch) on 4 forced host devices, mapped by shard_map and by jax.pmap, equals 1 device."""
+    assert jax.device_count() == 1
+    config = tiny(make_config, "clsrgan", **DEVICE_OVERRIDES)
+    method = build_method(config)
+    batch = batch_for(config)
+    state = method.init(jax.random.key(0), batch)
+    new, metrics = jax.jit(method.train_step)(method.frozen, state, batch, jax.random.key(1))
+    one = {jax.tree_util.keystr(p): np.asarray(v) for p, v in jax.tree_util.tree_leaves_with_path((new, metrics))
+           if np.issubdtype(np.asarray(v).dtype, np.floating)}
+
+    env = {**os.environ, "JAX_PLATFORMS": "cpu",
+           "XLA_FLAGS": "--xla_force_host_platform_device_count=4 --xla_backend_optimization_level=0"}
+    script = DEVICES_SCRIPT.replace("OVERRIDES", repr(DEVICE_OVERRIDES))
+    out = tmp_path / "four.npz"
+    proc = subprocess.run([sys.executable, "-c", script, str(out)], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    four = np.load(out)
+    for prefix in ("shard", "pmap"):
+        assert {k[len(prefix):] for k in four.files if k.startswith(prefix)} == set(one)
+        for name, value in one.items():
+            np.testing.assert_allclose(four[prefix + name], value, rtol=2e-4, atol=2e-6, err_msg=prefix + name)
+    assert max_gap(new.d.batch_stats, state.d.batch_stats) > 0  # BN statistics were exercised
+    assert max_gap(new.d.opt_state, state.d.opt_state) > 0  # and D's gradients
+
+
+def test_init_from_stage1_then_lsrgan_and_ema_evaluation(make_config, tmp_path):
+    from jaxrestore.inference import load_restorer
+    from jaxrestore.train import train_and_evaluate
+
+    small = {**TINY, "train.batch_size": 2, "train.num_steps": 2, "train.checkpoint_every": 2,
+             "eval.data": "", "optimizer.eps": 1e-8,
+             "data.train": "procedural:deadleaves:count=8:size=128:seed=0"}
+    stage1 = tmp_path / "stage1"
+    train_and_evaluate(tiny(make_config, "rrdbnet_psnr", **small, **{"train.ema_decay": 0.0}), str(stage1))
+
+    # ESRGAN starts from the stage-1 run (whose encoder it ignores).
+    esr = tmp_path / "esr"
+    train_and_evaluate(tiny(make_config, "esrgan", **small, init_from=str(stage1)), str(esr))
+
+    # LSRGAN from a generator-only source needs a source for L (or pre-training in the run).
+    with pytest.raises(ConfigError, match="init_encoder_from"):
+        train_and_evaluate(tiny(make_config, "lsrgan", **small, init_from=str(esr)), str(tmp_path / "x"))
+
+    # The paper's flow: G from ESRGAN, L from stage 1 (learning rates 0: the run keeps its start).
+    lsr = tmp_path / "lsr"
+    config = tiny(make_config, "lsrgan", **small, init_from=str(esr), init_encoder_from=str(stage1),
+                  **{"optimizer.g_lr": 0.0, "optimizer.l_lr": 0.0})
+    train_and_evaluate(config, str(lsr))
+    from jaxrestore.checkpoints import load_generator_variables
+
+    stage1_vars, _, _ = load_generator_variables(stage1, which="latest")
+    esr_vars, _, _ = load_generator_variables(esr, which="latest")
+    after, _, _ = load_generator_variables(lsr, which="latest")
+    assert set(after) == {"params", "ema", "encoder"} and set(esr_vars) == {"params", "ema"}
+    assert_trees_close(after["encoder"], stage1_vars["encoder"], atol=0, rtol=0)
+    assert_trees_close(after["params"], esr_vars["params"], atol=0, rtol=0)
+    assert max_gap(esr_vars["params"], stage1_vars["params"]) > 1e-4  # the two sources differ
+
+    # EMA weights are chosen explicitly at evaluation.
+    assert max_gap(esr_vars["ema"], esr_vars["params"]) > 0
+    x = np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    raw, ema = load_restorer(esr, which="latest"), load_restorer(esr, which="latest", ema=True)
+    assert raw(x).shape == (32, 32, 3) and not np.array_equal(raw(x), ema(x))
+    with pytest.raises(CheckpointError, match="no EMA"):
+        load_restorer(stage1, ema=True)
