@@ -227,6 +227,7 @@ def esrgan_setting(c: ml_collections.ConfigDict, *, encoder: bool, perceptual: s
         "encoder": "lsr" if encoder else "",
         "encoder_blocks": 3,
         "encoder_features": 64,
+        "encoder_vgg_width": 1.0,
     })
     c.init_encoder_from = ""
     c.loss.perceptual = perceptual
@@ -261,14 +262,15 @@ def quick_esrgan(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     No pretrained VGG19 exists offline: ESRGAN/LSRGAN drop the perceptual term here
     (``loss.perceptual=none``), while CESRGAN/CLSRGAN keep the contextual loss, whose
     whole point it is, on randomly initialised VGG features (``loss.vgg_random_init``,
-    set here explicitly). The discriminator's dense head needs 128x128 patches, so
-    the patches stay 128 with a batch of 4.
+    set here explicitly). 64x64 HR patches (the discriminator takes any multiple of
+    32), batch 8, and L's VGG16 part at 1/8 of VGG16's widths.
     """
     c.model.num_blocks = 2
     c.model.features = 32
     c.model.growth = 16
     c.model.d_features = 16
     c.model.encoder_features = 32
+    c.model.encoder_vgg_width = 0.125
     if c.loss.perceptual == "vgg":
         c.loss.perceptual = "none"
     elif c.loss.perceptual == "contextual":
@@ -278,14 +280,14 @@ def quick_esrgan(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     c.optimizer.lr_decay = 0.05
     c.train.num_steps = 900
     c.train.pretrain_steps = 600
-    c.train.batch_size = 4
+    c.train.batch_size = 8
     c.train.ema_decay = 0.99
     c.train.log_every = 50
     c.train.checkpoint_every = 300
     c.train.eval_every = 300
-    c.data.train = "procedural:deadleaves:count=100000:size=160:seed=0"
+    c.data.train = "procedural:deadleaves:count=100000:size=96:seed=0"
     c.data.epoch_images = 100_000
-    c.data.patch_size = 128
+    c.data.patch_size = 64
     c.data.num_threads = 2
     c.data.prefetch_buffer = 2
     c.eval.data = "procedural:deadleaves:count=8:size=192:seed=1000000"

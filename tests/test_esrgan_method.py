@@ -282,3 +282,22 @@ def test_init_from_stage1_then_lsrgan_and_ema_evaluation(make_config, tmp_path):
     assert raw(x).shape == (32, 32, 3) and not np.array_equal(raw(x), ema(x))
     with pytest.raises(CheckpointError, match="no EMA"):
         load_restorer(stage1, ema=True)
+
+
+def test_init_from_a_converted_model_of_another_scale_is_refused(make_config, tmp_path):
+    import ml_collections
+
+    from jaxrestore.checkpoints import write_generator_run
+    from jaxrestore.models.rrdbnet import RRDBNet
+    from jaxrestore.train import train_and_evaluate
+
+    net = RRDBNet(scale=2, features=8, num_blocks=1, growth=4)
+    params = net.init(jax.random.key(0), jnp.zeros((1, 8, 8, 3)))["params"]
+    converted = ml_collections.ConfigDict({
+        "task": {"name": "sr", "scale": 2},
+        "model": {"generator": "rrdbnet", "num_blocks": 1, "features": 8, "growth": 4}})
+    write_generator_run(tmp_path / "x2", converted, {"params": params})
+    config = tiny(make_config, "esrgan", init_from=str(tmp_path / "x2"))
+    with pytest.raises(CheckpointError, match="task.scale is 2 there but 4 here"):
+        train_and_evaluate(config, str(tmp_path / "run"))
+    assert not (tmp_path / "run" / "checkpoints").exists() or not any((tmp_path / "run" / "checkpoints").iterdir())

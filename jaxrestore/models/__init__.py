@@ -64,4 +64,5 @@ def build_encoder(model_cfg, *, scale: int) -> nn.Module:
             f"unknown encoder {name!r}; set config.model.encoder to one of {sorted(ENCODERS)} "
             "(LSRGAN's companion encoder L).")
     return LSREncoder(scale=scale, vgg_blocks=model_cfg.get("encoder_blocks", 3),
-                      features=model_cfg.get("encoder_features", 64))
+                      features=model_cfg.get("encoder_features", 64),
+                      vgg_width=model_cfg.get("encoder_vgg_width", 1.0))

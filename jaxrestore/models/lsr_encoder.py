@@ -56,6 +56,7 @@ class LSREncoder(nn.Module):
     scale: int = 4
     vgg_blocks: int = 3
     features: int = 64
+    vgg_width: float = 1.0  # VGG16's channel counts times this (1: VGG16's; the quick presets shrink it)
 
     @nn.compact
     def __call__(self, hr: jnp.ndarray, *, train: bool = False) -> jnp.ndarray:
@@ -70,7 +71,7 @@ class LSREncoder(nn.Module):
         x = hr
         for b, channels in enumerate(VGG16_BLOCKS[:self.vgg_blocks], start=1):
             for c, out_channels in enumerate(channels, start=1):
-                x = nn.relu(conv3x3(out_channels, f"conv{b}_{c}")(x))
+                x = nn.relu(conv3x3(max(1, int(out_channels * self.vgg_width)), f"conv{b}_{c}")(x))
             x = nn.max_pool(x, (2, 2), strides=(2, 2))
         for u in range(1, stages + 1):
             x = nn.leaky_relu(conv3x3(self.features, f"up{u}")(upsample_nearest(x)), 0.2)
