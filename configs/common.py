@@ -263,7 +263,10 @@ def quick_esrgan(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     (``loss.perceptual=none``), while CESRGAN/CLSRGAN keep the contextual loss, whose
     whole point it is, on randomly initialised VGG features (``loss.vgg_random_init``,
     set here explicitly). 64x64 HR patches (the discriminator takes any multiple of
-    32), batch 8, and L's VGG16 part at 1/8 of VGG16's widths.
+    32), batch 8, and L's VGG16 part at 1/8 of VGG16's widths. L1 is weighted 1
+    (eta = 1e-2 in 001_*, where the pretrained perceptual term holds the content):
+    measured with eta = 1e-2 and no perceptual term, esrgan:quick's adversarial term
+    took over in the GAN phase and PSNR-Y fell from 25.9 to 19.7 dB.
     """
     c.model.num_blocks = 2
     c.model.features = 32
@@ -275,6 +278,7 @@ def quick_esrgan(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
         c.loss.perceptual = "none"
     elif c.loss.perceptual == "contextual":
         c.loss.vgg_random_init = True
+    c.loss.l1_weight = 1.0
     c.optimizer.g_lr = c.optimizer.d_lr = c.optimizer.l_lr = 2e-3
     c.optimizer.lr_boundaries = (600,)
     c.optimizer.lr_decay = 0.05
