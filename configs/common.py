@@ -19,6 +19,10 @@ Fields (all can be overridden on the command line, e.g. ``--config.train.num_ste
   ``vgg_random_init`` must be set explicitly to run the VGG loss on random weights).
 * ``optimizer`` — Adam (``b1``, ``b2``, ``eps``) for G and D with learning rates
   ``g_lr``/``d_lr``, multiplied by ``lr_decay`` at each step in ``lr_boundaries``.
+  ``adversarial_moments`` (constrained method only): ``keep`` (default) lets the
+  adversarial Adam moments advance on every step, accepted or not; ``revert``
+  restores them with the parameters when a candidate is rejected
+  (``jaxrestore/methods/constrained.py``).
 * ``train`` — ``num_steps``, ``batch_size``, ``pretrain_steps`` (fidelity-only G
   steps before the method's own step), logging/checkpoint/eval periods,
   ``keep_checkpoints``, ``grid_images`` (validation images in the PNG grid).
@@ -73,6 +77,7 @@ def get_config() -> ml_collections.ConfigDict:
         "eps": 1e-8,
         "lr_boundaries": (),
         "lr_decay": 0.1,
+        "adversarial_moments": "keep",
     })
 
     c.train = ml_collections.ConfigDict({

@@ -8,6 +8,10 @@ A run directory (the ``--workdir`` of ``jaxrestore.main``) holds::
                        /generator the generator's variables alone (what evaluate/restore/init_from read)
     best/<step>/generator        the generator with the best validation PSNR so far
 
+Which generator a command reads (``--which``): ``best`` or ``latest`` when asked;
+``auto`` (the default) reads ``best/`` for a fidelity-only run and the latest
+checkpoint for a GAN run (:func:`preferred_checkpoint`).
+
 Everything is written through orbax ``CheckpointManager``s, which write each
 step into a temporary directory and rename it when complete: a run killed while
 saving leaves only a temporary directory that the next run ignores, so it
@@ -125,18 +129,36 @@ def best_score(workdir: str | os.PathLike) -> float:
         return float(json.load(f)["psnr_y"])
 
 
+def is_gan_run(config: ml_collections.ConfigDict) -> bool:
+    """Whether a run trains its generator against a discriminator (SRGAN, cSRGAN, ARGAN-VGG,
+    cARGAN, the ESRGAN family's stage 2) rather than on a fidelity loss alone."""
+    loss = config.get("loss", {})
+    return config.get("method") == "constrained" or float(loss.get("adversarial_weight", 0.0)) > 0
+
+
+def preferred_checkpoint(config: ml_collections.ConfigDict) -> str:
+    """What ``which="auto"`` reads first: ``best`` (validation PSNR-Y) for a fidelity-only run,
+    ``latest`` for a GAN run, whose best-PSNR generator is usually one from before or early
+    in the GAN phase (the adversarial term trades PSNR for realism, which is the point)."""
+    return "latest" if is_gan_run(config) else "best"
+
+
 def load_generator_variables(run_dir: str | os.PathLike, *, which: str = "auto") -> tuple[Any, int, str]:
     """Reads a run's generator variables: ``which`` is ``best``, ``latest`` or ``auto``
-    (best if the run has one, else latest). Returns (variables, step, which_used)."""
+    (:func:`preferred_checkpoint` of the run's config, else the other one if the run lacks
+    it). Returns (variables, step, which_used)."""
     if which not in ("auto", "best", "latest"):
         raise CheckpointError(f"unknown checkpoint choice {which!r}; use best, latest or auto.")
     run_dir = Path(run_dir).absolute()
-    read_config(run_dir)  # clear error for a wrong directory
-    candidates = [BEST_DIR, STATE_DIR] if which == "auto" else [BEST_DIR if which == "best" else STATE_DIR]
+    config = read_config(run_dir)  # clear error for a wrong directory
+    if which == "auto":
+        candidates = [BEST_DIR, STATE_DIR] if preferred_checkpoint(config) == "best" else [STATE_DIR, BEST_DIR]
+    else:
+        candidates = [BEST_DIR if which == "best" else STATE_DIR]
     for sub in candidates:
         if not (run_dir / sub).is_dir():
             continue
-        manager = ocp.CheckpointManager(run_dir / sub, item_handlers={"generator": ocp.StandardCheckpointHandler()})
+        manager = ocp.CheckpointManager(run_dir / sub, item_handlers=_reading_handlers())
         step = manager.latest_step()
         if step is None:
             continue
@@ -146,6 +168,15 @@ def load_generator_variables(run_dir: str | os.PathLike, *, which: str = "auto")
     kind = "" if which == "auto" else f"{which} "
     raise CheckpointError(f"{str(run_dir)!r} holds no {kind}checkpoint yet; train longer or pass "
                           "another run directory.")
+
+
+def _reading_handlers() -> dict:
+    """Handlers for every item a run's checkpoints hold, so that reading the generator alone
+    does not make orbax warn about the items it was not asked for."""
+    import grain
+
+    return {"generator": ocp.StandardCheckpointHandler(), "state": ocp.StandardCheckpointHandler(),
+            "data": grain.checkpoint.CheckpointHandler()}
 
 
 NETWORK_COLLECTIONS = ("params", "batch_stats")

@@ -7,10 +7,14 @@
         --data=../shared/data/Set5 --output=results.json
     python -m jaxrestore.evaluate --task=jpeg --checkpoint=runs/cargan --data=DIR --output=results.json
 
-Prints a table (folder, images, PSNR-Y, its standard deviation, SSIM-Y, L1-Y) and
-writes ``{"<folder>": {"psnr_y", "psnr_y_std", "ssim_y", "l1_y", "images"}}`` to
-``--output`` and the same rows to a CSV beside it (same stem, ``.csv``), both
-atomically. ``psnr_y_std`` is the population (ddof=0) standard deviation of the
+Prints the checkpoint it scores (path, step, which, raw or EMA weights) and a
+table (folder, images, PSNR-Y, its standard deviation, SSIM-Y, L1-Y), and
+writes ``{"<folder>": {"psnr_y", "psnr_y_std", "ssim_y", "l1_y", "images",
+"checkpoint"}}`` to ``--output`` and the same rows to a CSV beside it (same stem,
+``.csv``), both atomically. ``checkpoint`` is ``{"path", "step", "which",
+"weights"}`` for a checkpoint (``--which=auto`` reads ``best/`` of a
+fidelity-only run and the latest checkpoint of a GAN run) and
+``{"baseline": name}`` for a baseline. ``psnr_y_std`` is the population (ddof=0) standard deviation of the
 per-image PSNR-Y (001_* Table 1's PSD row); ``l1_y`` the mean absolute error of
 the luma in [0, 1] on the region PSNR-Y is computed on (001_* Table 2). The protocol is
 :mod:`jaxrestore.evaluation`'s. ``--baseline=bicubic`` follows the published
@@ -41,7 +45,8 @@ flags.DEFINE_string("task", "sr", "Restoration task to evaluate: sr (super-resol
 flags.DEFINE_string("baseline", None, "Classical baseline to score instead of a checkpoint "
                     "(sr: bicubic, bicubic_rgb; jpeg: jpeg).")
 flags.DEFINE_string("checkpoint", None, "Run directory of a trained model to score.")
-flags.DEFINE_string("which", "auto", "Which checkpoint of the run: best, latest or auto (best if present).")
+flags.DEFINE_string("which", "auto", "Which checkpoint of the run: best (validation PSNR-Y), latest, or auto "
+                    "(best for a fidelity-only run, latest for a GAN run).")
 flags.DEFINE_bool("ema", False, "Use the exponential moving average of the generator weights.")
 flags.DEFINE_integer("scale", None, "sr: upscaling factor; required for a baseline, checked against a checkpoint.")
 flags.DEFINE_integer("quality", None, "jpeg: JPEG quality factor (1-100); required for a baseline, checked "
@@ -62,6 +67,7 @@ TASK_NAMES = {"sr": "super-resolution", "jpeg": "JPEG artifact removal"}
 
 COLUMNS = ("folder", "images", "psnr_y", "psnr_y_std", "ssim_y", "l1_y")
 FIGURES = COLUMNS[2:]  # the per-folder numbers, in JSON and CSV order
+SOURCE_COLUMNS = ("baseline", "checkpoint", "step", "which", "weights")  # what was scored, in the CSV
 
 
 def _restorer(task: str, baseline: str | None, checkpoint: str | None, option: int | None):
@@ -111,9 +117,12 @@ def format_table(summary: dict[str, dict]) -> str:
 def _csv_text(summary: dict[str, dict]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(COLUMNS + SOURCE_COLUMNS)
     for name, row in summary.items():
-        writer.writerow([name, row["images"], *(repr(row[key]) for key in FIGURES)])
+        source = dict(row["checkpoint"])
+        source["checkpoint"] = source.pop("path", "")
+        writer.writerow([name, row["images"], *(repr(row[key]) for key in FIGURES),
+                         *(source.get(key, "") for key in SOURCE_COLUMNS)])
     return buffer.getvalue()
 
 
@@ -156,8 +165,16 @@ def run(
     for folder in data:
         list_images(folder)  # a wrong path fails before a model is loaded
     restorer = _restorer(task, baseline, checkpoint, scale if task == "sr" else quality)
+    if baseline is not None:
+        source = {"baseline": baseline}
+    else:
+        from jaxrestore.inference import describe_source
+
+        source = restorer.source
+        print(f"scoring {describe_source(source)}", flush=True)
     results = evaluate_folders(restorer, data, task=task, progress=progress)
-    summary = {name: {**{key: r[key] for key in FIGURES}, "images": r["images"]} for name, r in results.items()}
+    summary = {name: {**{key: r[key] for key in FIGURES}, "images": r["images"], "checkpoint": source}
+               for name, r in results.items()}
     print(format_table(summary), flush=True)
     if outputs is not None:
         json_path, csv_path = outputs

@@ -3,7 +3,9 @@
 Super-resolution (task ``"sr"``), for each HR image (read with its native channels):
 
 1. modcrop: crop the bottom/right so height and width are multiples of ``scale``;
-2. LR = ``uint8(imresize(HR, 1/scale))`` (MATLAB bicubic with antialiasing, RGB, rounded);
+2. LR = ``imresize(HR, 1/scale)`` on the uint8 RGB image: MATLAB bicubic with
+   antialiasing, uint8 after each 1-D pass as MATLAB's own (equal to the LR files
+   MATLAB made for SelfExSR away from the border, ``jaxrestore.imaging.resize``);
 3. restored = ``restorer(LR)``: uint8 with the HR's shape and channel count;
 4. PSNR and SSIM on the luma: MATLAB ``rgb2ycbcr`` of the uint8 image, Y rounded to
    uint8 (values 16..235); a grey image (one channel) is scored on its own channel
@@ -96,7 +98,7 @@ class Restorer(Protocol):
 
 
 class BicubicRestorer:
-    """MATLAB bicubic upscaling: ``uint8(imresize(lr, scale))``.
+    """MATLAB bicubic upscaling of the uint8 LR: ``imresize(lr, scale)``, uint8 after each pass.
 
     ``luma_reference=True`` marks it for the published Y-channel double-precision
     protocol (:meth:`restore_luma`), which reproduces the literature's bicubic rows.
@@ -109,7 +111,7 @@ class BicubicRestorer:
         self.luma_reference = luma_reference
 
     def __call__(self, degraded: np.ndarray) -> np.ndarray:
-        return to_uint8(imresize(degraded, self.scale))
+        return imresize(_as_uint8(degraded, "bicubic upscaling"), self.scale)
 
     def restore_luma(self, hr_luma: np.ndarray) -> np.ndarray:
         """Published protocol on a uint8 HxW luma: ``uint8(255 * imresize(imresize(Y/255, 1/s), s))``."""
@@ -136,8 +138,16 @@ def modcrop(image: np.ndarray, scale: int) -> np.ndarray:
 
 
 def degrade_sr(hr: np.ndarray, *, scale: int) -> np.ndarray:
-    """The LR input of the protocol: ``uint8(imresize(hr, 1/scale))`` of an already modcropped HR."""
-    return to_uint8(imresize(hr, 1.0 / scale))
+    """The LR input of the protocol: ``imresize(hr, 1/scale)`` of an already modcropped uint8 HR
+    (MATLAB's uint8 result, rounded after each pass)."""
+    return imresize(_as_uint8(hr, "the SR protocol's downscaling"), 1.0 / scale)
+
+
+def _as_uint8(image: np.ndarray, what: str) -> np.ndarray:
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise DataError(f"{what} takes uint8 images, got {image.dtype}; convert with to_uint8 first.")
+    return image
 
 
 def luma_uint8(image: np.ndarray) -> np.ndarray:

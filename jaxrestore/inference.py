@@ -13,6 +13,7 @@ runs at half resolution) are padded by edge reflection and the output cropped ba
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -27,25 +28,33 @@ from jaxrestore.models import build_generator
 class ModelRestorer:
     """A generator bound to its variables; satisfies ``jaxrestore.evaluation.Restorer``."""
 
-    def __init__(self, generator, variables, *, task: str, scale: int = 1, quality: int | None = None):
+    def __init__(self, generator, variables, *, task: str, scale: int = 1, quality: int | None = None,
+                 source: dict | None = None):
         self.generator = generator
         self.variables = variables
+        self.source = source  # where the weights came from (load_restorer): path, step, which, weights
         self.task = task
         self.scale = scale
         self.quality = quality
         self.channels = getattr(generator, "channels", 3)
-        self._apply = jax.jit(lambda v, x: generator.apply(v, x, train=False))
+        if getattr(generator, "takes_offset", False):
+            self._apply = jax.jit(lambda v, x, offset: generator.apply(v, x, train=False, offset=offset))
+        else:
+            self._apply = jax.jit(lambda v, x, offset: generator.apply(v, x, train=False))
 
-    def apply(self, degraded) -> jax.Array:
-        """NHWC float in [0, 1] -> restored NHWC float (unclipped)."""
+    def apply(self, degraded, offset: tuple[int, int] = (0, 0)) -> jax.Array:
+        """NHWC float in [0, 1] -> restored NHWC float (unclipped). ``offset`` is the (row,
+        column) of ``degraded``'s top-left pixel in the whole image, for a generator whose
+        inference depends on position (ARGAN's noise); tiles pass theirs."""
         x = jnp.asarray(degraded, jnp.float32)
         multiple = getattr(self.generator, "size_multiple", 1)
         h, w = x.shape[1:3]
         pad_h, pad_w = -h % multiple, -w % multiple
+        offset = jnp.asarray(offset, jnp.int32)
         if pad_h or pad_w:
             x = jnp.pad(x, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="reflect")
-            return self._apply(self.variables, x)[:, :h * self.scale, :w * self.scale]
-        return self._apply(self.variables, x)
+            return self._apply(self.variables, x, offset)[:, :h * self.scale, :w * self.scale]
+        return self._apply(self.variables, x, offset)
 
     def __call__(self, degraded: np.ndarray) -> np.ndarray:
         """uint8 HxWxC (C = 1 or 3) -> uint8 restored image with the same channel count."""
@@ -67,19 +76,30 @@ class ModelRestorer:
 def load_restorer(run_dir: str | os.PathLike, *, which: str = "auto", ema: bool = False) -> ModelRestorer:
     """Builds the generator of a run directory from its config.json and loads its weights.
 
-    ``which`` is ``best``, ``latest`` or ``auto`` (best if present). ``ema`` selects
-    the exponential moving average of the weights where a run keeps one.
+    ``which`` is ``best``, ``latest`` or ``auto`` (``best/`` for a fidelity-only run, the
+    latest checkpoint for a GAN run; ``checkpoints.preferred_checkpoint``). ``ema`` selects
+    the exponential moving average of the weights where a run keeps one. The restorer's
+    ``source`` says what was loaded: ``{"path", "step", "which", "weights"}``.
     """
     config = checkpoints.read_config(run_dir)
-    variables, _, _ = checkpoints.load_generator_variables(run_dir, which=which)
+    variables, step, used = checkpoints.load_generator_variables(run_dir, which=which)
     variables = checkpoints.network_variables(variables, ema=ema, source=repr(str(run_dir)))
     generator = build_generator(config.model, scale=config.task.scale)
-    return restorer_for_config(config, generator, variables)
+    source = {"path": str(Path(run_dir).absolute() / (checkpoints.BEST_DIR if used == "best"
+                                                      else checkpoints.STATE_DIR) / str(step)),
+              "step": int(step), "which": used, "weights": "ema" if ema else "raw"}
+    return restorer_for_config(config, generator, variables, source=source)
 
 
-def restorer_for_config(config, generator, variables) -> ModelRestorer:
+def describe_source(source: dict) -> str:
+    """One line naming the checkpoint a restorer loaded, e.g. for a command's output."""
+    return (f"checkpoint {source['path']} ({source['which']}, step {source['step']}, "
+            f"{'EMA' if source['weights'] == 'ema' else 'raw'} weights)")
+
+
+def restorer_for_config(config, generator, variables, *, source: dict | None = None) -> ModelRestorer:
     """A :class:`ModelRestorer` carrying the task options of a run's config."""
     task = config.task.name
     if task == "jpeg":
-        return ModelRestorer(generator, variables, task=task, quality=config.task.quality)
-    return ModelRestorer(generator, variables, task=task, scale=config.task.scale)
+        return ModelRestorer(generator, variables, task=task, quality=config.task.quality, source=source)
+    return ModelRestorer(generator, variables, task=task, scale=config.task.scale, source=source)

@@ -47,7 +47,8 @@ def define_flags() -> None:
     flags.DEFINE_string("output", None, "Folder for the restored images (created if missing).")
     flags.DEFINE_integer("tile", 0, "Tile size in input pixels; 0 restores each image whole.")
     flags.DEFINE_integer("tile_margin", 48, "Context pixels around each tile (>= the receptive field radius).")
-    flags.DEFINE_enum("which", "auto", ["auto", "best", "latest"], "Which checkpoint of the run.")
+    flags.DEFINE_enum("which", "auto", ["auto", "best", "latest"], "Which checkpoint of the run: best "
+                      "(validation PSNR-Y), latest, or auto (best for a fidelity-only run, latest for a GAN run).")
     flags.DEFINE_bool("ema", False, "Use the EMA weights where the run keeps them.")
 
 def tile_grid(length: int, tile: int, multiple: int = 1) -> list[tuple[int, int]]:
@@ -62,17 +63,18 @@ def tile_grid(length: int, tile: int, multiple: int = 1) -> list[tuple[int, int]
 
 def restore_tiled(apply, image: np.ndarray, *, scale: int, tile: int, margin: int,
                   multiple: int = 1) -> np.ndarray:
-    """Restores an HxWxC float image in tiles; ``apply`` maps NHWC [0,1] floats to restored ones."""
+    """Restores an HxWxC float image in tiles; ``apply(x, offset)`` maps NHWC [0,1] floats whose
+    top-left pixel is at ``offset`` = (row, column) of the whole image to restored ones."""
     h, w = image.shape[:2]
     if tile <= 0 or (h <= tile and w <= tile):
-        return np.asarray(apply(image[None]))[0]
+        return np.asarray(apply(image[None], (0, 0)))[0]
     margin = -(-margin // multiple) * multiple
     out = None
     for top, bottom in tile_grid(h, tile, multiple):
         for left, right in tile_grid(w, tile, multiple):
             t0, b0 = max(0, top - margin), min(h, bottom + margin)
             l0, r0 = max(0, left - margin), min(w, right + margin)
-            restored = np.asarray(apply(image[None, t0:b0, l0:r0]))[0]
+            restored = np.asarray(apply(image[None, t0:b0, l0:r0], (t0, l0)))[0]
             if out is None:
                 out = np.zeros((h * scale, w * scale, restored.shape[-1]), np.float32)
             out[top * scale:bottom * scale, left * scale:right * scale] = restored[
@@ -148,9 +150,10 @@ def _main(argv) -> None:
         raise DataError("no input images; list image files or folders after the flags.")
     if FLAGS.tile < 0 or FLAGS.tile_margin < 0:
         raise DataError("--tile and --tile_margin must be >= 0.")
-    from jaxrestore.inference import load_restorer
+    from jaxrestore.inference import describe_source, load_restorer
 
     restorer = load_restorer(FLAGS.checkpoint, which=FLAGS.which, ema=FLAGS.ema)
+    print(f"restoring with {describe_source(restorer.source)}", file=sys.stderr, flush=True)
     restore_files(restorer, inputs, FLAGS.output, tile=FLAGS.tile, margin=FLAGS.tile_margin)
 
 

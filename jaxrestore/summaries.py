@@ -10,8 +10,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from jaxrestore.evaluation import degrade_jpeg, luma_uint8
-from jaxrestore.imaging.resize import imresize, to_uint8
+from jaxrestore.evaluation import degrade_jpeg, degrade_sr, luma_uint8
 
 
 def _crop(image: np.ndarray, size: int) -> np.ndarray:
@@ -36,7 +35,7 @@ def _panels(hr: np.ndarray, restorer, baseline, *, task: str, scale: int, qualit
     hr = _rgb(hr)
     side = min(size, hr.shape[0], hr.shape[1]) // scale * scale
     hr = _crop(hr, side)
-    lr = to_uint8(imresize(hr, 1.0 / scale))
+    lr = degrade_sr(hr, scale=scale)
     nearest = np.repeat(np.repeat(lr, scale, axis=0), scale, axis=1)
     return [nearest, baseline(lr), restorer(lr), hr]
 

@@ -11,7 +11,7 @@ import pytest
 from jaxrestore.inference import ModelRestorer
 from jaxrestore.losses import adversarial
 from jaxrestore.methods import build_method
-from jaxrestore.models.argan import DISCRIMINATOR_BLOCKS, ARGANDiscriminator, ARGANGenerator
+from jaxrestore.models.argan import DISCRIMINATOR_BLOCKS, ARGANDiscriminator, ARGANGenerator, position_noise
 from jaxrestore.restore import restore_tiled
 from test_methods import assert_trees_close, trees_equal
 from test_models import conv_params, count
@@ -83,16 +83,34 @@ def test_restorer_pads_odd_sizes_and_tiles_match_whole_image():
                                atol=1e-6)
     with pytest.raises(Exception, match="one channel"):
         restorer(np.zeros((8, 8, 3), np.uint8))
-    # Tiles on an even grid with a margin covering the receptive field equal the whole image
-    # (noise included: the inference noise is i.i.d., so only a fixed-key draw could differ;
-    # with no "noise" stream each call draws from key 0 at its own shape — compare without noise).
-    quiet = ARGANGenerator(num_blocks=1, features=8, noise_channels=0)
-    qv = quiet.init(jax.random.key(0), jnp.zeros((1, 8, 8, 1)))
-    r = ModelRestorer(quiet, qv, task="jpeg", quality=10)
+
+
+def test_tiles_equal_whole_image_with_the_noise_on():
+    """The inference noise is a function of absolute position, so tiles restored with their
+    offsets see the whole image's noise: tiled equals whole-image inference, noise and all."""
+    model = ARGANGenerator(num_blocks=1, features=8)
+    variables = model.init({"params": jax.random.key(0), "noise": jax.random.key(1)}, jnp.zeros((1, 8, 8, 1)))
+    # A noise-heavy model: scale the merge convolution's noise weights up so that the noise
+    # visibly moves the output (a seam from a wrongly placed noise tile would show).
+    params = jax.tree.map(np.array, variables["params"])
+    params["merge"]["kernel"][:, :, -1, :] *= 20.0
+    variables = {**variables, "params": params}
+    r = ModelRestorer(model, variables, task="jpeg", quality=10)
     x = np.random.default_rng(2).uniform(size=(40, 52, 1)).astype(np.float32)
     whole = np.asarray(r.apply(x[None]))[0]
     tiled = restore_tiled(r.apply, x, scale=1, tile=15, margin=16, multiple=2)  # field ~14 px
     np.testing.assert_allclose(tiled, whole, atol=1e-5)
+    # Not vacuous: tiles that all took the noise of the image's corner (offset 0) differ.
+    corner = restore_tiled(lambda t, offset: r.apply(t), x, scale=1, tile=15, margin=16, multiple=2)
+    assert np.abs(corner - whole).max() > 1e-2
+    # The noise of a crop at an offset is the crop of the whole image's noise ...
+    full = np.asarray(position_noise(jnp.arange(20), jnp.arange(26), 1))
+    part = np.asarray(position_noise(3 + jnp.arange(5), 7 + jnp.arange(4), 1))
+    np.testing.assert_array_equal(part, full[3:8, 7:11])
+    # ... and standard normal, independent across positions.
+    big = np.asarray(position_noise(jnp.arange(200), jnp.arange(200), 1))[..., 0]
+    assert abs(big.mean()) < 0.02 and abs(big.std() - 1.0) < 0.02
+    assert abs(np.corrcoef(big[:, :-1].ravel(), big[:, 1:].ravel())[0, 1]) < 0.02
 
 
 def _batch(config, seed=0):
@@ -169,29 +187,64 @@ def test_argan_vgg_step_updates_conditional_d_then_g(make_config):
     assert float(metrics["train/adversarial_loss"]) > 0
 
 
-@pytest.mark.parametrize("lr", [1e-3, 1e-1])
-def test_cargan_step_matches_eqs_9_to_11(make_config, lr):
-    config = make_config("cargan", **{"optimizer.g_lr": lr, "optimizer.d_lr": 0.0, "optimizer.eps": 1.0})
+@pytest.mark.parametrize("moments", ["keep", "revert"])
+@pytest.mark.parametrize("lr,accepted", [(1e-3, True), (1e-1, False)])  # both branches of eq. (11)
+def test_cargan_step_matches_eqs_9_to_11_with_a_moving_d(make_config, lr, accepted, moments):
+    """D takes a real step (d_lr > 0), then theta_1, theta_2 through the *updated* D, and eq. (11);
+    the adversarial Adam state advances on every step (keep) or only on acceptance (revert)."""
+    d_lr = 0.05
+    config = make_config("cargan", **{"optimizer.g_lr": lr, "optimizer.d_lr": d_lr, "optimizer.eps": 1.0,
+                                      "optimizer.adversarial_moments": moments})
     method = build_method(config)
     batch = _batch(config)
     state = method.init(jax.random.key(0), batch)
     key = jax.random.key(11)
     new, metrics = jax.jit(method.train_step)(method.frozen, state, batch, key)
+    b1, b2 = config.optimizer.b1, config.optimizer.b2
+
+    # D: one optax.adam step on eq. (5) against G's output at theta.
+    fake = _g(method, state, state.g.params, batch["degraded"], key)
+
+    def d_loss(params):
+        real, mut = method.discriminator.apply({"params": params, "batch_stats": state.d.batch_stats},
+                                               batch["target"], batch["degraded"], train=True,
+                                               mutable=["batch_stats"])
+        fake_logits, _ = method.discriminator.apply({"params": params, "batch_stats": mut["batch_stats"]},
+                                                    fake, batch["degraded"], train=True, mutable=["batch_stats"])
+        return -jnp.mean(jnp.log(jax.nn.sigmoid(real))) - jnp.mean(jnp.log(1 - jax.nn.sigmoid(fake_logits)))
+
+    tx_d = optax.adam(d_lr, b1, b2, 1.0)
+    upd, _ = tx_d.update(jax.grad(d_loss)(state.d.params), tx_d.init(state.d.params), state.d.params)
+    d_params = optax.apply_updates(state.d.params, upd)
+    assert_trees_close(new.d.params, d_params, atol=1e-5)
+    assert max(float(np.abs(np.asarray(a) - np.asarray(b)).max())
+               for a, b in zip(jax.tree.leaves(d_params), jax.tree.leaves(state.d.params))) > 1e-3
 
     def fid(p):
         return jnp.mean((2 * _g(method, state, p, batch["degraded"], key) - 2 * batch["target"]) ** 2)
 
-    def adv(p):
-        return adversarial.generator_adversarial_loss(
-            _d_logits(method, state.d, _g(method, state, p, batch["degraded"], key), batch["degraded"]))
+    def adv(p):  # through the updated D (its parameters and the statistics of its update)
+        out = _g(method, state, p, batch["degraded"], key)
+        return adversarial.generator_adversarial_loss(_d_logits(method, new.d, out, batch["degraded"]))
 
-    tx = optax.adam(lr, config.optimizer.b1, config.optimizer.b2, 1.0)
+    tx = optax.adam(lr, b1, b2, 1.0)
     theta = state.g.params
     upd, _ = tx.update(jax.grad(fid)(theta), tx.init(theta), theta)
     theta1 = optax.apply_updates(theta, upd)
-    upd, _ = tx.update(jax.grad(adv)(theta1), tx.init(theta1), theta1)
+    g2 = jax.grad(adv)(theta1)
+    upd, adv_state = tx.update(g2, tx.init(theta1), theta1)
     theta2 = optax.apply_updates(theta1, upd)
-    accept = float(fid(theta2)) < float(fid(theta1))
+    fid1, fid2 = float(fid(theta1)), float(fid(theta2))
+    assert abs(fid2 - fid1) > 1e-3 * fid1  # a clear decision, not float noise
+    accept = fid2 < fid1
+    assert accept == accepted  # the case covers the branch it is meant to
     assert float(metrics["train/accept"]) == float(accept)
     assert_trees_close(new.g.params, theta2 if accept else theta1, atol=1e-6)
-    assert int(new.g_adv_opt_state.count) == int(accept)
+    advanced = accept or moments == "keep"
+    assert int(new.g_adv_opt_state.count) == int(advanced)
+    if advanced:  # the moments are those of one Adam update on the adversarial gradient
+        assert_trees_close(new.g_adv_opt_state.mu, adv_state[0].mu, atol=1e-7)
+        assert_trees_close(new.g_adv_opt_state.nu, adv_state[0].nu, atol=1e-9)
+    else:
+        assert trees_equal(new.g_adv_opt_state.mu, state.g_adv_opt_state.mu)
+    print("DECISION", lr, moments, accept, fid1, fid2)

@@ -1,4 +1,5 @@
-"""Crop, flips/rotations and the SR degradation, against independent recomputation."""
+"""Crop, flips/rotations and the SR degradation, against MATLAB's LR files and an independent
+transcription of MATLAB's imresize (tests/matlab_reference.py)."""
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from jaxrestore.data.transforms import (
     random_flip_rotate,
 )
 from jaxrestore.errors import ConfigError, DataError
-from jaxrestore.imaging.resize import imresize, to_uint8
+from matlab_reference import imresize_loop, interior, selfexsr_pairs
 
 
 def _image(h, w, seed=0):
@@ -40,9 +41,23 @@ def test_sr_pair_equals_independent_recomputation(scale):
     hr = np.round(out["target"] * 255).astype(np.uint8)
     np.testing.assert_array_equal(hr.astype(np.float32) / 255, out["target"])
     assert _find_crop(image, hr) is not None  # an unaltered crop of the image
-    lr_expected = to_uint8(imresize(hr, 1 / scale)).astype(np.float32) / 255
+    lr_expected = imresize_loop(hr, 1 / scale).astype(np.float32) / 255
     np.testing.assert_array_equal(out["degraded"], lr_expected)
     assert 0.0 <= out["degraded"].min() and out["degraded"].max() <= 1.0
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_sr_degradation_of_a_whole_image_is_matlabs_lr(scale):
+    """A crop the size of a (square) SelfExSR HR image is the image: its LR is MATLAB's file."""
+    pairs = [(n, hr, lr) for n, hr, lr in selfexsr_pairs("Set5", scale) if hr.shape[0] == hr.shape[1]]
+    assert len(pairs) >= 3
+    for name, hr, lr in pairs:
+        t = CropAugmentDegrade(patch_size=hr.shape[0], degradation=make_degradation("sr", scale=scale))
+        out = t.random_map({"image": hr}, np.random.default_rng(0))
+        np.testing.assert_array_equal(out["target"], hr / np.float32(255))
+        got = np.round(out["degraded"] * 255).astype(np.uint8)
+        np.testing.assert_array_equal(got.astype(np.float32) / 255, out["degraded"])
+        np.testing.assert_array_equal(interior(got), interior(lr), err_msg=name)
 
 
 def test_crop_positions_cover_the_image_uniformly():

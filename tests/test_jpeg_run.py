@@ -70,7 +70,11 @@ def test_evaluate_cli_scores_the_jpeg_checkpoint(jpeg_run, clean_folder, tmp_pat
     result = json.loads(out.read_text())[clean_folder.name]
     expected = evaluate_folders(load_restorer(jpeg_run, which="latest"), [clean_folder], task="jpeg",
                                 progress=False)[clean_folder.name]
+    source = result.pop("checkpoint")
     assert result == {k: pytest.approx(v, abs=1e-9) for k, v in expected.items() if k != "per_image"}
+    assert source == {"path": str(jpeg_run / "checkpoints" / "3"), "step": 3, "which": "latest",
+                      "weights": "raw"}
+    assert f"scoring checkpoint {jpeg_run / 'checkpoints' / '3'} (latest, step 3, raw weights)" in proc.stdout
 
 
 @pytest.mark.parametrize("args, words", [

@@ -1,8 +1,7 @@
-"""MATLAB-compatible bicubic resize: against a slow loop transcription and hand values."""
+"""MATLAB-compatible bicubic resize: against MATLAB's own output (SelfExSR), a slow loop
+transcription and hand values."""
 
 from __future__ import annotations
-
-import math
 
 import jax
 import jax.numpy as jnp
@@ -11,57 +10,57 @@ import pytest
 
 from jaxrestore.errors import ConfigError
 from jaxrestore.imaging.resize import imresize, imresize_jax, to_uint8
-
-
-def _cubic_scalar(x: float) -> float:
-    a = abs(x)
-    if a <= 1:
-        return 1.5 * a**3 - 2.5 * a**2 + 1
-    if a <= 2:
-        return -0.5 * a**3 + 2.5 * a**2 - 4 * a + 2
-    return 0.0
-
-
-def _resize_axis_loop(image: np.ndarray, axis: int, out_len: int, scale: float) -> np.ndarray:
-    """Line-by-line transcription of MATLAB's contributions + resizeAlongDim, 1-based."""
-    in_len = image.shape[axis]
-    width = 4.0 / scale if scale < 1 else 4.0
-    aux = list(range(1, in_len + 1)) + list(range(in_len, 0, -1))
-    moved = np.moveaxis(image, axis, 0)
-    out = np.zeros((out_len,) + moved.shape[1:])
-    for x in range(1, out_len + 1):
-        u = x / scale + 0.5 * (1 - 1 / scale)
-        left = math.floor(u - width / 2)
-        taps = math.ceil(width) + 2
-        idx = [left + k for k in range(taps)]
-        if scale < 1:
-            w = [scale * _cubic_scalar(scale * (u - j)) for j in idx]
-        else:
-            w = [_cubic_scalar(u - j) for j in idx]
-        total = sum(w)
-        for j, wj in zip(idx, w):
-            src = aux[(j - 1) % (2 * in_len)] - 1
-            out[x - 1] += (wj / total) * moved[src]
-    return np.moveaxis(out, 0, axis)
-
-
-def _imresize_loop(image: np.ndarray, scale: float) -> np.ndarray:
-    out = image.astype(np.float64)
-    for axis in (0, 1):  # equal scales: MATLAB resizes rows first
-        out = _resize_axis_loop(out, axis, math.ceil(image.shape[axis] * scale), scale)
-    return out
+from matlab_reference import (SELFEXSR_BORDER, imresize_loop, interior, matlab_round_uint8,
+                              resize_axis_loop, selfexsr_pairs)
 
 
 @pytest.mark.parametrize("scale", [0.25, 1 / 3, 0.5, 2.0, 3.0, 4.0, 0.7, 1.5])
 @pytest.mark.parametrize("shape", [(13, 17, 3), (9, 8), (1, 5, 1)])
 def test_imresize_matches_loop_transcription(scale, shape):
     rng = np.random.default_rng(0)
-    image = rng.integers(0, 256, size=shape).astype(np.uint8)
+    image = rng.integers(0, 256, size=shape).astype(np.float64)  # the float path: no rounding
     got = imresize(image, scale)
-    want = _imresize_loop(image, scale)
+    want = imresize_loop(image, scale)
     assert got.dtype == np.float64
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("scale", [0.25, 1 / 3, 0.5, 2.0, 3.0, 4.0, 0.7])
+@pytest.mark.parametrize("shape", [(13, 17, 3), (9, 8), (1, 5, 1)])
+def test_uint8_imresize_rounds_after_each_pass_like_the_transcription(scale, shape):
+    image = np.random.default_rng(1).integers(0, 256, size=shape).astype(np.uint8)
+    got = imresize(image, scale)
+    assert got.dtype == np.uint8
+    np.testing.assert_array_equal(got, imresize_loop(image, scale))
+    if shape == (13, 17, 3):  # ... which is not rounding once after two float passes
+        assert np.any(got != to_uint8(imresize(image.astype(np.float64), scale)))
+
+
+@pytest.mark.parametrize("dataset", ["Set5", "Set14"])
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_uint8_downscale_equals_matlab_selfexsr_lr_images(dataset, scale):
+    """MATLAB's own LR files: equal on every pixel at least 2 pixels from the border."""
+    pairs = selfexsr_pairs(dataset, scale)
+    assert len(pairs) == {"Set5": 5, "Set14": 14}[dataset]
+    once_differs = total = 0
+    for name, hr, lr in pairs:
+        got = imresize(hr, 1 / scale)
+        assert got.dtype == np.uint8 and got.shape == lr.shape, name
+        np.testing.assert_array_equal(interior(got), interior(lr), err_msg=name)
+        once = to_uint8(imresize(hr.astype(np.float64), 1 / scale))  # one rounding after two passes
+        once_differs += int(np.sum(interior(once) != interior(lr)))
+        total += interior(lr).size
+    assert once_differs / total > 0.05  # the single-rounding variant is measurably not MATLAB's
+
+
+def test_loop_transcription_equals_matlab_selfexsr_lr_images():
+    """The reference the other tests recompute with is itself MATLAB's imresize (Set5, x2-x4)."""
+    for scale in (2, 3, 4):
+        for name, hr, lr in selfexsr_pairs("Set5", scale)[1:4]:
+            got = imresize_loop(hr, 1 / scale)
+            np.testing.assert_array_equal(interior(got), interior(lr), err_msg=f"{name} x{scale}")
+    assert SELFEXSR_BORDER == 2
 
 
 def test_output_size_is_ceil_of_scaled_size():
@@ -99,7 +98,8 @@ def test_hand_values_downscale_by_two():
 @pytest.mark.parametrize("scale", [0.25, 0.5, 3.0, 4.0])
 def test_constant_image_stays_constant(scale):
     image = np.full((12, 9, 3), 77, np.uint8)
-    np.testing.assert_allclose(imresize(image, scale), 77.0, atol=1e-9)
+    np.testing.assert_array_equal(imresize(image, scale), 77)
+    np.testing.assert_allclose(imresize(image.astype(np.float32), scale), 77.0, atol=1e-9)
 
 
 def test_dimension_order_smaller_scale_first():
@@ -107,7 +107,7 @@ def test_dimension_order_smaller_scale_first():
     rng = np.random.default_rng(1)
     image = rng.random((12, 10))
     got = imresize(image, output_shape=(6, 15))
-    cols_then_rows = _resize_axis_loop(_resize_axis_loop(image, 0, 6, 0.5), 1, 15, 1.5)
+    cols_then_rows = resize_axis_loop(resize_axis_loop(image, 0, 6, 0.5), 1, 15, 1.5)
     np.testing.assert_allclose(got, cols_then_rows, atol=1e-9)
 
 
@@ -133,6 +133,18 @@ def test_imresize_jax_is_differentiable():
 def test_to_uint8_rounds_half_away_and_clips():
     x = np.array([-3.0, -0.5, 0.49, 0.5, 1.5, 2.5, 254.5, 255.4, 300.0, np.nan])
     np.testing.assert_array_equal(to_uint8(x), [0, 0, 0, 1, 2, 3, 255, 255, 255, 0])
+    np.testing.assert_array_equal(matlab_round_uint8(x[:-1]), to_uint8(x[:-1]))
+
+
+def test_other_integer_classes_round_per_pass_and_saturate():
+    # uint16 keeps its class and range; the overshoot of a step edge saturates instead of wrapping.
+    edge = np.array([[0, 0, 0, 0, 65535, 65535, 65535, 65535]], np.uint16)
+    got = imresize(edge, 2)
+    assert got.dtype == np.uint16
+    floats = imresize(edge.astype(np.float64), 2)  # a single row: the row pass only copies it
+    want = np.clip(np.sign(floats) * np.floor(np.abs(floats) + 0.5), 0, 65535)
+    np.testing.assert_array_equal(got, want)
+    assert got.max() == 65535 and got.min() == 0
 
 
 def test_bad_arguments_raise_config_error():

@@ -7,8 +7,9 @@ SR and 1 (luma) for JPEG artifact removal.
 Degradations are small pluggable pieces keyed by task name, built by
 :func:`make_degradation`. Each maps the uint8 HR crop to the uint8 degraded image:
 
-* ``"sr"`` (option ``scale``): MATLAB bicubic downscaling by ``1/scale`` rounded to
-  uint8, ``to_uint8(imresize(hr, 1/scale))`` — the LR sets of SRGAN (000_* §4.2.1,
+* ``"sr"`` (option ``scale``): MATLAB bicubic downscaling by ``1/scale`` of the uint8
+  crop, ``imresize(hr, 1/scale)`` on uint8 (rounded after each 1-D pass, as MATLAB
+  does for a uint8 image; ``jaxrestore.imaging.resize``) — the LR sets of SRGAN (000_* §4.2.1,
   "downsampling ... by a factor of 4 and a bicubic kernel") and of the SR
   benchmarks are made by MATLAB and stored as uint8 images, so training sees the
   same quantised inputs.
@@ -37,7 +38,7 @@ import numpy as np
 from jaxrestore.errors import ConfigError, DataError
 from jaxrestore.imaging.color import rgb_to_y_uint8
 from jaxrestore.imaging.jpeg import check_quality, jpeg_compress
-from jaxrestore.imaging.resize import imresize, to_uint8
+from jaxrestore.imaging.resize import imresize
 
 Degradation = Callable[[np.ndarray], np.ndarray]  # uint8 HR crop -> uint8 degraded
 
@@ -48,7 +49,7 @@ def _make_sr(*, scale: int) -> Degradation:
         raise ConfigError(f"the SR scale must be a positive integer, got {scale}; fix the config's scale.")
 
     def bicubic_downscale(hr: np.ndarray) -> np.ndarray:
-        return to_uint8(imresize(hr, 1.0 / scale))
+        return imresize(np.asarray(hr, np.uint8), 1.0 / scale)  # uint8 in: MATLAB's uint8 result
 
     bicubic_downscale.divisor = scale  # the crop size must be a multiple of this
     bicubic_downscale.channels = 3

@@ -24,9 +24,14 @@ LeakyReLU] with (features, stride) (64,2) (128,1) (128,2) (256,1) (256,2), and a
 1x1 convolution to one logit per 8x8 sub-patch (a 48x48 patch gives a 6x6 map).
 
 Noise at inference: the generator draws its noise from the ``"noise"`` PRNG
-stream when one is given (training) and from a fixed key otherwise, so a trained
-model's output is deterministic and drawn from the same noise distribution it was
-trained on.
+stream when one is given (training). Without one (inference) the noise is a
+function of the absolute position in the image: the value at half-resolution
+pixel (i, j) of the *whole* image is a standard normal drawn from a fixed key
+folded with i and j, and a crop of the image passes its top-left corner as
+``offset``. So a trained model's output is deterministic, drawn from the noise
+distribution it was trained on, and a tile restored with its offset sees exactly
+the noise the whole image gives it there: tiled restoration equals whole-image
+inference with the noise on.
 
 Conventions: NHWC images in [0, 1]; the generator returns its prediction mapped
 back to [0, 1], unclipped. ``input_skip`` (off in the paper configs) adds the
@@ -47,6 +52,17 @@ DISCRIMINATOR_BLOCKS = ((64, 2), (128, 1), (128, 2), (256, 1), (256, 2))
 INFERENCE_NOISE_SEED = 0
 
 
+def position_noise(rows, cols, channels: int, dtype=jnp.float32) -> jnp.ndarray:
+    """The inference noise at absolute half-resolution positions: ``[len(rows), len(cols),
+    channels]`` standard normals, the one at (i, j) drawn from a fixed key folded with i then j."""
+    base = jax.random.key(INFERENCE_NOISE_SEED)
+
+    def at(i, j):
+        return jax.random.normal(jax.random.fold_in(jax.random.fold_in(base, i), j), (channels,), dtype)
+
+    return jax.vmap(lambda i: jax.vmap(lambda j: at(i, j))(cols))(rows)
+
+
 def _leaky(x):
     return nn.leaky_relu(x, 0.2)
 
@@ -62,10 +78,13 @@ class _ResidualBlock(nn.Module):
 
 
 class ARGANGenerator(nn.Module):
-    """``__call__(degraded, train=...)``: NHWC JPEG image in [0, 1] -> restored, same shape.
+    """``__call__(degraded, train=..., offset=(0, 0))``: NHWC JPEG image in [0, 1] -> restored,
+    same shape.
 
     Height and width must be even (``size_multiple``): the trunk runs at half
-    resolution. ``ModelRestorer`` pads other sizes.
+    resolution. ``ModelRestorer`` pads other sizes. ``offset`` is the (row, column)
+    of ``degraded``'s top-left pixel in the whole image (even), which places the
+    inference noise; it is ignored when a ``"noise"`` stream is given.
     """
 
     channels: int = 1
@@ -74,9 +93,10 @@ class ARGANGenerator(nn.Module):
     noise_channels: int = 1
     input_skip: bool = False
     size_multiple = 2
+    takes_offset = True  # ModelRestorer passes a tile's position (see the module docstring)
 
     @nn.compact
-    def __call__(self, degraded: jnp.ndarray, *, train: bool = False) -> jnp.ndarray:
+    def __call__(self, degraded: jnp.ndarray, *, train: bool = False, offset=(0, 0)) -> jnp.ndarray:
         n, h, w, _ = degraded.shape
         if h % 2 or w % 2:
             raise ValueError(f"ARGANGenerator needs even height and width, got {h}x{w}.")
@@ -84,9 +104,14 @@ class ARGANGenerator(nn.Module):
         x = _leaky(conv(self.features, 3, name="head")(x))
         x = _leaky(conv(self.features, 3, name="down", stride=2)(x))
         if self.noise_channels:
-            key = (self.make_rng("noise") if self.has_rng("noise")
-                   else jax.random.key(INFERENCE_NOISE_SEED))
-            noise = jax.random.normal(key, (n, h // 2, w // 2, self.noise_channels), x.dtype)
+            if self.has_rng("noise"):
+                shape = (n, h // 2, w // 2, self.noise_channels)
+                noise = jax.random.normal(self.make_rng("noise"), shape, x.dtype)
+            else:
+                rows = jnp.asarray(offset[0]) // 2 + jnp.arange(h // 2)
+                cols = jnp.asarray(offset[1]) // 2 + jnp.arange(w // 2)
+                noise = position_noise(rows, cols, self.noise_channels, x.dtype)
+                noise = jnp.broadcast_to(noise[None], (n, *noise.shape))
             x = jnp.concatenate([x, noise], axis=-1)
         x = skip = _leaky(conv(self.features, 3, name="merge")(x))
         for i in range(self.num_blocks):
