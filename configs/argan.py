@@ -19,9 +19,13 @@ As 000_* (and unlike Galteri et al.) ARGAN-VGG has no JPEG-specific loss term.
 
 Settings from 000_* 4.1.1 (``common.jpeg_task``): COCO 2017 train, 48x48
 patches with a 24x24 noise patch, batch 16, Adam lr 1e-4 with momentum 0.5,
-k = 1 D step. Where 000_* and Galteri et al. differ we follow 000_*: the luma
-channel only and Adam at 1e-4/0.5. Encoder: Pillow's libjpeg, not MATLAB's
-(``jaxrestore.imaging.jpeg`` states the difference). The iteration count is not
+k = 1 D step. Where 000_* and Galteri et al. differ we follow 000_* (Adam at
+1e-4/0.5). The channel: 000_* does not say which one it restores or scores.
+Restoring and scoring the MATLAB Y channel (a greyscale JPEG of the rounded Y) is
+this project's definition of the task, chosen because Table 1's plain-JPEG row is
+a single-channel figure like those of the artifact-removal papers it compares with,
+which work on luma; it is not a statement of 000_*. Encoder: Pillow's libjpeg, not
+MATLAB's (``jaxrestore.imaging.jpeg`` states the difference). The iteration count is not
 stated in either paper; 100k iterations (about 13.5 COCO epochs) is our choice.
 
 The ``quick`` preset trains a small ARGAN-base on built-in dead-leaves images

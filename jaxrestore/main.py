@@ -41,9 +41,17 @@ def _main(argv) -> None:
 
     metrics = train_and_evaluate(FLAGS.config, FLAGS.workdir)
     if metrics:
-        print(f"final eval: PSNR-Y {metrics['eval/psnr_y']:.3f} dB "
-              f"(bicubic {metrics['eval/bicubic_psnr_y']:.3f}), SSIM-Y {metrics['eval/ssim_y']:.4f} "
-              f"(bicubic {metrics['eval/bicubic_ssim_y']:.4f}); outputs in {FLAGS.workdir}")
+        print(final_line(metrics, FLAGS.workdir))
+
+
+def final_line(metrics: dict, workdir: str) -> str:
+    """The last line a run prints: the model's and the task's baseline's (bicubic for SR, plain
+    JPEG for artifact removal) PSNR-Y/SSIM-Y on the held-out images."""
+    baseline = next(k[len("eval/"):-len("_psnr_y")] for k in metrics
+                    if k.startswith("eval/") and k.endswith("_psnr_y") and k != "eval/psnr_y")
+    return (f"final eval: PSNR-Y {metrics['eval/psnr_y']:.3f} dB ({baseline} "
+            f"{metrics[f'eval/{baseline}_psnr_y']:.3f}), SSIM-Y {metrics['eval/ssim_y']:.4f} "
+            f"({baseline} {metrics[f'eval/{baseline}_ssim_y']:.4f}); outputs in {workdir}")
 
 
 def main(argv) -> None:

@@ -54,6 +54,24 @@ def test_discriminator_parameter_count_and_sub_patch_map():
     assert not np.allclose(logits, model.apply(variables, images, 1.0 - images))
 
 
+def test_each_discriminator_logit_sees_a_29_pixel_window_at_stride_8():
+    """The receptive field, from the gradient of one logit (inference BatchNorm: no coupling
+    through batch statistics): 29x29 pixels, and neighbouring logits' windows 8 pixels apart."""
+    model = ARGANDiscriminator(base_features=8)
+    x = jnp.asarray(np.random.default_rng(3).uniform(size=(1, 96, 96, 1)), jnp.float32)
+    variables = model.init(jax.random.key(0), x, x)
+
+    def support(i, j):
+        grad = jax.grad(lambda im: model.apply(variables, im, x)[0, i, j])(x)
+        rows, cols = np.nonzero(np.abs(np.asarray(grad)[0, :, :, 0]) > 0)
+        return rows.min(), rows.max(), cols.min(), cols.max()
+
+    top, bottom, left, right = support(5, 5)
+    assert (bottom - top + 1, right - left + 1) == (29, 29)
+    assert support(5, 6) == (top, bottom, left + 8, right + 8)
+    assert support(6, 5) == (top + 8, bottom + 8, left, right)
+
+
 def test_noise_stream_and_deterministic_inference():
     model = ARGANGenerator(num_blocks=1, features=8)
     x = jnp.asarray(np.random.default_rng(0).uniform(size=(1, 16, 16, 1)), jnp.float32)

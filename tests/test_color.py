@@ -39,6 +39,15 @@ def test_y_uint8_hand_values():
     assert rgb_to_y_uint8(rgb).dtype == np.uint8
 
 
+def test_y_uint8_rounds_exact_ties_up_on_every_cpu():
+    # 65481 R + 128553 G + 24966 B + 16 * 255000 = 255000 * (k + 1/2) exactly for 194 colours, e.g.
+    # (0, 204, 68): 32002500 = 255000 * 125.5 and (2, 44, 141): 13387500 = 255000 * 52.5; MATLAB's
+    # round half away from zero gives 126 and 53. A float formula rounds some ties down (31 of the
+    # 194 with 16 + rgb @ [65.481, 128.553, 24.966] / 255 on the machine this was written on).
+    rgb = np.array([[[0, 204, 68], [2, 44, 141], [1, 173, 225], [5, 65, 25]]], np.uint8)
+    np.testing.assert_array_equal(rgb_to_y_uint8(rgb), [[126, 53, 126, 53]])
+
+
 def test_y_uint8_matches_rounded_float_conversion():
     rng = np.random.default_rng(0)
     rgb = rng.integers(0, 256, (20, 30, 3)).astype(np.uint8)

@@ -215,8 +215,6 @@ def test_cli_psnr_spread_and_l1_on_two_folders(tmp_path):
         assert results[name]["l1_y"] == pytest.approx(np.mean([f[1] for f in figures.values()]), rel=1e-6)
         assert float(rows[name]["psnr_y_std"]) == results[name]["psnr_y_std"]
         assert float(rows[name]["l1_y"]) == results[name]["l1_y"]
-    assert results["Set14"]["psnr_y_std"] == pytest.approx(3.17132, abs=1e-4)
-    assert results["Set14"]["l1_y"] == pytest.approx(0.0332619, abs=1e-6)
 
 
 class _Perturbing:

@@ -23,6 +23,7 @@ RGB_TO_YCBCR = np.array(
     ]
 ) / 255.0
 YCBCR_OFFSET = np.array([16.0, 128.0, 128.0]) / 255.0
+_Y_COEFFICIENTS_1000 = (65481, 128553, 24966)  # 1000 x the Y row of RGB_TO_YCBCR * 255, exact integers
 YCBCR_TO_RGB = np.linalg.inv(RGB_TO_YCBCR)
 
 
@@ -60,9 +61,12 @@ def rgb_to_y_uint8(rgb_uint8: np.ndarray) -> np.ndarray:
     _check_rgb(rgb_uint8, "rgb_to_y_uint8")
     if rgb_uint8.dtype != np.uint8:
         raise DataError(f"rgb_to_y_uint8 expects uint8 pixels, got {rgb_uint8.dtype}; convert with to_uint8 first.")
-    y = 16.0 + rgb_uint8.astype(np.float64) @ (RGB_TO_YCBCR[0] * 255.0) / 255.0
-    # Y lies in [16, 235], so MATLAB's round-half-away-from-zero is floor(y + 0.5).
-    return np.floor(y + 0.5).astype(np.uint8)
+    # Exactly, in integers: 255000 Y = 16 * 255000 + 65481 R + 128553 G + 24966 B. Y lies in
+    # [16, 235], so MATLAB's round-half-away-from-zero is floor(Y + 1/2). Some pixels are exact
+    # ties (13 of Set5/Set14's 3.5 million); a float computation would round those by the sign
+    # of its rounding error, which can change with the CPU's summation order or FMA use.
+    scaled = rgb_uint8.astype(np.int64) @ np.array(_Y_COEFFICIENTS_1000, np.int64) + 16 * 255_000
+    return ((scaled + 127_500) // 255_000).astype(np.uint8)
 
 
 def rgb_to_hsv_value(rgb):

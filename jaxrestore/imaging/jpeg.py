@@ -11,10 +11,15 @@ default 4:2:0 subsampling is used and stated.
 
 000_* used MATLAB's ``imwrite(..., 'Quality', q)``, which is also the IJG library
 with the same scaled standard tables, so the quantised coefficients agree; the
-decoders' inverse DCT may differ by a grey level on some pixels. This definition
-was chosen because it is reported to give the plain-JPEG PSNR row of 000_* Table 1
-exactly (BSDS500: Q10 27.80 dB, Q20 30.05 dB); BSDS500 is not on our machines, so
-the figures we measured are on Set5/Set14 (``jaxrestore.evaluation``). Pillow's bundled
+decoders' inverse DCT may differ by a grey level on some pixels. 000_* does not say
+which channel it compressed and scored; the luma is this project's choice
+(configs/argan.py). What was measured: the plain-JPEG row on Set5/Set14
+(``jaxrestore.evaluation``; 000_*'s BSDS500 test images are not on our machines),
+and that a second implementation, TensorFlow's ``tf.io.encode_jpeg`` /
+``decode_jpeg`` (its own libjpeg-turbo build, accurate integer IDCT), gives the same
+pixels on every Set5/Set14 luma at Q10 and Q20, hence the same row (tested); its fast
+integer IDCT instead moves about 30 % of the pixels by one grey level and the Q10
+PSNR by about -0.01 dB, the spread one decoder setting makes. Pillow's bundled
 libjpeg (libjpeg-turbo in the wheels) uses the accurate integer DCT by default.
 """
 

@@ -5,10 +5,15 @@ With ``C`` the discriminator's raw logit, ``D_Ra(a, b) = sigmoid(C(a) - E_b[C(b)
     L_D^Ra = -E_xr[log D_Ra(xr, xf)] - E_xf[log(1 - D_Ra(xf, xr))]
     L_G^Ra = -E_xr[log(1 - D_Ra(xr, xf))] - E_xf[log D_Ra(xf, xr)]
 
-Both are halved here, as the ESRGAN code does and every published ESRGAN weight
-was trained with (BasicSR ``basicsr/models/esrgan_model.py``:
-``l_g_gan = (l_g_real + l_g_fake) / 2`` and ``l_d_total = (l_d_real + l_d_fake) / 2``,
-each term a ``BCEWithLogitsLoss`` mean). ``-log sigmoid(s) = softplus(-s)`` and
+Both are halved here, as the ESRGAN code does (the mean of the real and the fake
+term, each a ``BCEWithLogitsLoss`` mean). In D's loss the expectation inside each
+sigmoid is *not* detached: D's gradient flows through E[C(xf)] in the real term and
+through E[C(xr)] in the fake term, as in the original ESRGAN training code
+(``codes/models/SRGAN_model.py``, ``gan_type == 'ragan'``: ``l_d_total = (l_d_real +
+l_d_fake) / 2`` on ``pred_d_real - torch.mean(pred_d_fake)``). BasicSR's later
+``esrgan_model.py`` detaches the other term's mean in D's loss (``real_d_pred.detach()``,
+``fake_d_pred.detach()``, to run two backward passes), which changes D's gradient;
+G's loss is the same in both, with its gradient through both terms. ``-log sigmoid(s) = softplus(-s)`` and
 ``-log(1 - sigmoid(s)) = softplus(s)`` keep large logits finite. Logits of any
 shape are averaged over all their elements.
 

@@ -273,7 +273,8 @@ class EsrganMethod:
         # L: eq. (9) on this iteration's G(z); it is the only loss that moves L.
         l = state.l
         metrics = {"train/d_loss": d_loss, "train/g_loss": g_loss, "train/g_lr": g_lr,
-                   "train/d_real": jnp.mean(real_logits), "train/d_fake": jnp.mean(fake_logits), **g_terms}
+                   "train/d_real_logit": jnp.mean(real_logits), "train/d_fake_logit": jnp.mean(fake_logits),
+                   **g_terms}
         if l is not None:
             l, l_loss = self._l_update(l, step, hr, fake)
             metrics["train/l_loss"] = l_loss

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
@@ -180,7 +179,11 @@ class GanMethod:
         return logits
 
     def d_update(self, d: Net, step, real, fake, degraded):
-        """One discriminator step on eq. (5); real and fake are separate BN batches."""
+        """One discriminator step on eq. (5); real and fake are separate BN batches.
+
+        Logs ``train/d_real_logit`` / ``train/d_fake_logit``: D's mean raw logit on the real
+        and the restored batch before this step (the same names and meaning as the ESRGAN
+        family's step; sigmoid of a logit is D's probability of "real")."""
         real_inputs, fake_inputs = self._d_inputs(real, degraded), self._d_inputs(fake, degraded)
 
         def loss_fn(params):
@@ -198,8 +201,8 @@ class GanMethod:
         params, opt_state = adam_step(self.d_tx, d.params, d.opt_state, grads, self.d_lr(step))
         metrics = {
             "train/d_loss": loss,
-            "train/d_real": jnp.mean(nn.sigmoid(real_logits)),
-            "train/d_fake": jnp.mean(nn.sigmoid(fake_logits)),
+            "train/d_real_logit": jnp.mean(real_logits),
+            "train/d_fake_logit": jnp.mean(fake_logits),
         }
         return Net(params, stats, opt_state), metrics
 

@@ -1,11 +1,11 @@
-"""ARGAN's generator and sub-patch discriminator (Galteri et al., "Deep Generative
+"""ARGAN's generator and patch discriminator (Galteri et al., "Deep Generative
 Adversarial Compression Artifact Removal", ICCV 2017 — reference [4] of 000_*).
 
 What 000_* fixes (section 4.1.1) and this module follows: the generator maps a
 48x48 JPEG patch, together with "a random noise patch of the size 24x24", to the
-restored patch; one network per quality factor; the task is on the luma channel
-(the Y of MATLAB's rgb2ycbcr, see ``jaxrestore.imaging.jpeg``), so both networks
-see one image channel.
+restored patch; one network per quality factor. 000_* does not say which channel
+it restores; this project defines the task on the luma channel (the Y of MATLAB's
+rgb2ycbcr, see ``jaxrestore.imaging.jpeg``), so both networks see one image channel.
 
 What comes from Galteri et al.'s description and is kept: a fully convolutional
 residual generator of 3x3 convolutions with 64 feature maps, batch normalisation
@@ -21,7 +21,11 @@ the residual trunk, and a linear last convolution whose output is read in
 [-1, 1]. The discriminator is the SRGAN discriminator's convolutional part
 without its dense head: 3x3 conv (64) + LeakyReLU, then [3x3 conv, BN,
 LeakyReLU] with (features, stride) (64,2) (128,1) (128,2) (256,1) (256,2), and a
-1x1 convolution to one logit per 8x8 sub-patch (a 48x48 patch gives a 6x6 map).
+1x1 convolution to one logit per position of a map at stride 8 (a 48x48 patch
+gives a 6x6 map). Each logit sees a 29x29-pixel window of the input (three
+stride-2 and three stride-1 3x3 convolutions), and neighbouring windows are 8
+pixels apart, so they overlap by 21 pixels: the logits judge overlapping patches,
+not disjoint 8x8 sub-patches.
 
 Noise at inference: the generator draws its noise from the ``"noise"`` PRNG
 stream when one is given (training). Without one (inference) the noise is a
@@ -127,7 +131,7 @@ class ARGANGenerator(nn.Module):
 
 
 class ARGANDiscriminator(nn.Module):
-    """``__call__(images, condition, train=...)``: one logit per 8x8 sub-patch, [N, H/8, W/8].
+    """``__call__(images, condition, train=...)``: one logit per 29x29 window at stride 8, [N, H/8, W/8].
 
     ``condition`` is the JPEG input the candidate restores (conditional GAN), with
     the same height and width as ``images``.
