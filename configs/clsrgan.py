@@ -1,12 +1,13 @@
 """CLSRGAN (001_* Table 1, CLSR columns): the contextual loss and the encoder L, eq. (13).
 
 Launch:  python -m jaxrestore.main --config=configs/clsrgan.py --workdir=runs/clsrgan \
-             --config.init_from=runs/esrgan_official --config.init_encoder_from=runs/rrdbnet_psnr \
-             --config.loss.vgg_weights=vgg19.npz
+             --config.init_from=runs/rrdbnet_psnr --config.loss.vgg_weights=vgg19.npz
 Offline: python -m jaxrestore.main --config=configs/clsrgan.py:quick --workdir=runs/clsrgan_quick
 
-l_G = CCX + lambda * L_G^Ra + eta * L_1 - mu * |L(y) - L(G(z))|_1 (eq. 13), L on eq. (9);
-see configs/lsrgan.py for where G and L start, configs/cesrgan.py for CCX.
+l_G = CCX + lambda * L_G^Ra + eta * L_1 - mu * |L(y) - L(G(z))|_1 (eq. 13), L on eq. (9).
+G and L start from the stage-1 run (configs/rrdbnet_psnr.py), 001_*'s recipe; see
+configs/lsrgan.py for that and for the alternative start from the public ESRGAN
+model, configs/cesrgan.py for CCX.
 """
 
 import pathlib

@@ -1,16 +1,23 @@
 """LSRGAN (001_* Table 1, LSR columns): ESRGAN plus the companion encoder L, eqs. (9)-(10).
 
-Launch:  python -m jaxrestore.main --config=configs/lsrgan.py --workdir=runs/lsrgan \
-             --config.init_from=runs/esrgan_official --config.init_encoder_from=runs/rrdbnet_psnr \
-             --config.loss.vgg_weights=vgg19.npz
+Launch:  python -m jaxrestore.main --config=configs/rrdbnet_psnr.py --workdir=runs/rrdbnet_psnr   # stage 1
+         python -m jaxrestore.main --config=configs/lsrgan.py --workdir=runs/lsrgan \
+             --config.init_from=runs/rrdbnet_psnr --config.loss.vgg_weights=vgg19.npz   # stage 2
 Offline: python -m jaxrestore.main --config=configs/lsrgan.py:quick --workdir=runs/lsrgan_quick
 
-As in 001_*, G starts from the public ESRGAN model (``init_from`` a directory
-written by `python -m jaxrestore.convert esrgan`) and L from the stage-1
-pre-training (``init_encoder_from`` a configs/rrdbnet_psnr.py run, whose
-checkpoints hold L; ``init_from`` such a run sets both G and L). Then D, G and L are
-updated alternately with l_G of eq. (10) — lambda 5e-3, eta 1e-2, mu 1e-3, the LSR
-term subtracted as written — and L on eq. (9). Settings: common.esrgan_setting.
+001_*'s recipe (4.1): stage 1 pre-trains G (LR -> HR) and L (HR -> LR) as
+PSNR-oriented models on L1 (configs/rrdbnet_psnr.py, whose checkpoints hold both),
+and stage 2 starts G *and* L from that run (``init_from`` a stage-1 run sets both),
+on DIV2K only (4.2). Then D, G and L are updated alternately with l_G of eq. (10) —
+lambda 5e-3, eta 1e-2, mu 1e-3, the LSR term subtracted as written — and L on
+eq. (9). Settings: common.esrgan_setting. The quick preset runs both stages in one
+run (``train.pretrain_steps``).
+
+Alternative, not 001_*'s recipe: G from the public ESRGAN model, which is 001_*'s
+ESR *baseline* (trained by Wang et al. on more data than DIV2K, which 001_* 4.2
+gives as the reason the ESR column's L1 differs), and L from stage 1:
+``--config.init_from=runs/esrgan_official --config.init_encoder_from=runs/rrdbnet_psnr``
+(``runs/esrgan_official`` written by `python -m jaxrestore.convert esrgan`).
 """
 
 import pathlib

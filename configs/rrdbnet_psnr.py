@@ -6,9 +6,9 @@ Offline: python -m jaxrestore.main --config=configs/rrdbnet_psnr.py:quick --work
 Both on the L1 loss (L against the bicubic LR of the patch), Adam (0.9, 0.999, 1e-8)
 at 2e-4 halved every 2e5 iterations, 500k iterations; DIV2K, 128x128 HR patches,
 batch 16, flips and rotations. ``--config.model.encoder=''`` trains G alone (the
-RRDB_PSNR model of ESRGAN). The workdir is the ``init_from`` of configs/esrgan.py
-and cesrgan.py, and the ``init_encoder_from`` (or ``init_from``) of lsrgan.py and
-clsrgan.py. The quick preset trains a small G and L for 900 steps.
+RRDB_PSNR model of ESRGAN). The workdir is the ``init_from`` of all four stage-2
+configs (esrgan.py, cesrgan.py, lsrgan.py, clsrgan.py; for the last two it sets G and
+L), 001_*'s recipe. The quick preset trains a small G and L for 900 steps.
 """
 
 import pathlib

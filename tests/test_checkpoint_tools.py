@@ -53,6 +53,14 @@ def test_evaluate_checkpoint_cli_matches_the_training_state(trained_run, hr_fold
     assert result["images"] == 2
     assert result["psnr_y"] == pytest.approx(expected[hr_folder.name]["psnr_y"], abs=1e-9)
     assert result["ssim_y"] == pytest.approx(expected[hr_folder.name]["ssim_y"], abs=1e-9)
+    # What was scored, in the JSON and the CSV.
+    where = str(trained_run / "checkpoints" / "3")
+    assert result["checkpoint"] == {"path": where, "step": 3, "which": "latest", "weights": "raw"}
+    import csv
+
+    (row,) = csv.DictReader(out.with_suffix(".csv").open())
+    assert {k: row[k] for k in ("baseline", "checkpoint", "step", "which", "weights")} == {
+        "baseline": "", "checkpoint": where, "step": "3", "which": "latest", "weights": "raw"}
 
 
 def test_evaluate_checkpoint_scale_mismatch_is_one_line(trained_run, hr_folder, tmp_path):

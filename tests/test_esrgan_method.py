@@ -332,3 +332,80 @@ def test_init_from_a_converted_model_of_another_scale_is_refused(make_config, tm
     with pytest.raises(CheckpointError, match="task.scale is 2 there but 4 here"):
         train_and_evaluate(config, str(tmp_path / "run"))
     assert not (tmp_path / "run" / "checkpoints").exists() or not any((tmp_path / "run" / "checkpoints").iterdir())
+
+
+def test_esrgan_step_with_the_vgg_perceptual_loss(make_config):
+    """ESRGAN's eq. (1) with L_percep = the L1 distance of VGG19 conv5_4 features (before the
+    ReLU, weight 1): the logged term and G's Adam step, recomputed from the VGG module."""
+    from jaxrestore.models.vgg import VGG19
+
+    lam, eta = 0.5, 0.3
+    config = tiny(make_config, "esrgan", **{"loss.perceptual": "vgg", "loss.vgg_random_init": True,
+                                            "loss.adversarial_weight": lam, "loss.l1_weight": eta,
+                                            "data.patch_size": 64, "train.batch_size": 2,
+                                            "optimizer.d_lr": 0.3})
+    assert config.loss.vgg_layer == "conv5_4" and config.loss.vgg_feature_scale == 1.0
+    method = build_method(config)
+    batch = batch_for(config, n=2)
+    hr, lr_images = batch["target"], batch["degraded"]
+    state = method.init(jax.random.key(0), batch)
+    new, metrics = jax.jit(method.train_step)(method.frozen, state, batch, jax.random.key(1))
+
+    def conv5_4(images):
+        return VGG19().apply({"params": method.frozen["vgg"]}, images, layers=("conv5_4",))["conv5_4"]
+
+    g = lambda p: method.generator.apply({"params": p}, lr_images, train=True)  # noqa: E731
+    target_features = conv5_4(hr)
+    percep0 = jnp.mean(jnp.abs(conv5_4(g(state.g.params)) - target_features))
+    assert float(metrics["train/perceptual_loss"]) == pytest.approx(float(percep0), rel=1e-4)
+    assert float(percep0) > 0
+
+    def g_loss(params):
+        out = g(params)
+        real, _ = d_forward(method, new.d.params, new.d.batch_stats, hr)
+        real = jax.lax.stop_gradient(real)
+        fk, _ = d_forward(method, new.d.params, new.d.batch_stats, out)
+        adv = 0.5 * (bce_logits(real - jnp.mean(fk), 0.0) + bce_logits(fk - jnp.mean(real), 1.0))
+        return jnp.mean(jnp.abs(conv5_4(out) - target_features)) + lam * adv + eta * jnp.mean(jnp.abs(out - hr))
+
+    expected = adam_from_scratch(state.g.params, jax.grad(g_loss)(state.g.params), config.optimizer.g_lr)
+    assert_trees_close(new.g.params, expected, atol=2e-6)
+    # The perceptual term is in the step: without it, G's step differs.
+    no_percep = adam_from_scratch(state.g.params, jax.grad(lambda p: g_loss(p) - jnp.mean(jnp.abs(
+        conv5_4(g(p)) - target_features)))(state.g.params), config.optimizer.g_lr)
+    assert max_gap(new.g.params, no_percep) > 1e-5
+
+
+def test_esrgan_family_run_resumes_exactly(make_config, tmp_path):
+    """LSRGAN with stage 1 inside the run, EMA, L and D's BatchNorm statistics: killed after the
+    step-2 checkpoint and resumed, it ends where the uninterrupted run ends, leaf for leaf."""
+    from jaxrestore.train import train_and_evaluate
+
+    config = tiny(make_config, "lsrgan", **{"train.pretrain_steps": 1, "train.num_steps": 4,
+                                            "train.checkpoint_every": 2, "train.ema_decay": 0.9,
+                                            "train.batch_size": 2, "data.patch_size": 64, "eval.data": "",
+                                            "loss.perceptual": "none",
+                                            "data.train": "procedural:deadleaves:count=8:size=64:seed=0"})
+    train_and_evaluate(config, str(tmp_path / "straight"))
+    config.train.num_steps = 2
+    train_and_evaluate(config, str(tmp_path / "resumed"))
+    config.train.num_steps = 4
+    train_and_evaluate(config, str(tmp_path / "resumed"))
+    import orbax.checkpoint as ocp
+
+    def state_at(workdir, step):
+        manager = ocp.CheckpointManager(workdir / "checkpoints", item_names=("state",))
+        state = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))["state"]
+        manager.close()
+        return state
+
+    a, b = state_at(tmp_path / "straight", 4), state_at(tmp_path / "resumed", 4)
+    assert set(a) >= {"g", "d", "l", "ema"} and a["ema"] is not None and a["l"] is not None
+    la, lb = jax.tree_util.tree_leaves_with_path(a), jax.tree_util.tree_leaves_with_path(b)
+    assert [k for k, _ in la] == [k for k, _ in lb]
+    for (path, x), (_, y) in zip(la, lb):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y), err_msg=jax.tree_util.keystr(path))
+    mid = state_at(tmp_path / "resumed", 2)
+    for part in ("ema", ("d", "batch_stats"), ("l", "params")):  # each of them moved after step 2
+        x, y = (mid[part], a[part]) if isinstance(part, str) else (mid[part[0]][part[1]], a[part[0]][part[1]])
+        assert max_gap(x, y) > 0, part

@@ -22,7 +22,6 @@ from jaxrestore.evaluation import (
     score_sr,
 )
 from jaxrestore.imaging.color import rgb_to_y_uint8
-from jaxrestore.imaging.io import list_images, read_image
 from jaxrestore.metrics import psnr, ssim
 from matlab_reference import imresize_loop, read_png
 

@@ -206,6 +206,19 @@ def test_constrained_step_rejects_an_adversarial_step_that_raises_fidelity(make_
     assert float(jnp.abs(logits_grad).max()) > 0
 
 
+def reference_candidates(tx, fid, adv, theta):
+    """Eqs. (9)-(10) with optax: theta_1 by a fresh Adam step on ``fid``, theta_2 by a fresh Adam
+    step on ``adv`` from theta_1; returns (theta_1, theta_2, the adversarial Adam state, l1_G at
+    theta_1, at theta_2) after checking that eq. (11)'s comparison is a clear one."""
+    upd, _ = tx.update(jax.grad(fid)(theta), tx.init(theta), theta)
+    theta1 = optax.apply_updates(theta, upd)
+    upd, adv_state = tx.update(jax.grad(adv)(theta1), tx.init(theta1), theta1)
+    theta2 = optax.apply_updates(theta1, upd)
+    fid1, fid2 = float(fid(theta1)), float(fid(theta2))
+    assert abs(fid2 - fid1) > 1e-3 * fid1  # a clear decision, not float noise
+    return theta1, theta2, adv_state, fid1, fid2
+
+
 def test_constrained_step_with_vgg_fidelity_and_a_moving_d(make_config):
     """cSRGAN-VGG: D takes a real step, theta_1 is an Adam step on the VGG loss (eq. 3), theta_2 an
     adversarial Adam step through the updated D, eq. (11) on the VGG loss; recomputed with optax."""
@@ -245,15 +258,7 @@ def test_constrained_step_with_vgg_fidelity_and_a_moving_d(make_config):
                                                out, train=True, mutable=["batch_stats"])
         return jnp.mean(jax.nn.softplus(-logits))  # -log D(G(y)), eq. (4)
 
-    tx = adam(config)
-    theta = state.g.params
-    upd, _ = tx.update(jax.grad(fid)(theta), tx.init(theta), theta)
-    theta1 = optax.apply_updates(theta, upd)
-    g2 = jax.grad(adv)(theta1)
-    upd, adv_state = tx.update(g2, tx.init(theta1), theta1)
-    theta2 = optax.apply_updates(theta1, upd)
-    fid1, fid2 = float(fid(theta1)), float(fid(theta2))
-    assert abs(fid2 - fid1) > 1e-3 * fid1  # a clear decision, not float noise
+    theta1, theta2, adv_state, fid1, fid2 = reference_candidates(adam(config), fid, adv, state.g.params)
     accept = fid2 < fid1
     assert float(metrics["train/accept"]) == float(accept)
     assert float(metrics["train/fidelity_loss_theta1"]) == pytest.approx(fid1, rel=1e-4)

@@ -14,6 +14,8 @@ import pytest
 from conftest import REPO
 from jaxrestore import checkpoints
 from jaxrestore.errors import CheckpointError, ConfigError, TrainingDiverged
+from jaxrestore.data.pipeline import make_eval_images
+from jaxrestore.evaluation import evaluate_images
 from jaxrestore.inference import ModelRestorer, load_restorer
 from jaxrestore.methods import build_method
 from jaxrestore.train import train_and_evaluate
@@ -86,8 +88,21 @@ def test_checkpoint_round_trip_and_outputs(make_config, tmp_path):
     assert (tmp_path / "config.json").is_file()
     assert list(tmp_path.glob("events.out.tfevents.*"))
     assert sorted(p.name for p in (tmp_path / "samples").glob("*.png")) == ["grid_00000002.png", "grid_00000004.png"]
+    # best/ holds the generator of the better of the two evaluations (steps 2 and 4), each
+    # recomputed here from the step's checkpoint on the evaluation images.
+    eval_images = make_eval_images(config.eval.data)
+    psnr_at = {}
+    for step in (2, 4):
+        _, state_at = read_state(tmp_path, step)
+        r = ModelRestorer(build_method(config).generator, {"params": state_at["g"]["params"],
+                                                           "batch_stats": state_at["g"]["batch_stats"]},
+                          task="sr", scale=4)
+        psnr_at[step] = evaluate_images(r, eval_images)["psnr_y"]
+    assert metrics["eval/psnr_y"] == pytest.approx(psnr_at[4], abs=1e-9)
+    best_step = max(psnr_at, key=psnr_at.get)
     score = json.loads((tmp_path / "best" / "score.json").read_text())
-    assert score["psnr_y"] == max(score["psnr_y"], metrics["eval/psnr_y"])
+    assert score == {"step": best_step, "psnr_y": pytest.approx(psnr_at[best_step], abs=1e-9)}
+    assert load_restorer(tmp_path, which="best").source["step"] == best_step
     # The latest generator read back equals the trained state's, on a real image.
     _, state = read_state(tmp_path)
     restorer = load_restorer(tmp_path, which="latest")
@@ -167,3 +182,65 @@ def test_main_rejects_unknown_preset(tmp_path):
     result = run_main("--config=configs/srgan.py:quik", f"--workdir={tmp_path}")
     assert result.returncode == 2
     assert "unknown preset 'quik'" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("preset,expected", [
+    ("srresnet:quick", "best"), ("srgan:quick", "latest"), ("csrgan", "latest"), ("argan", "best"),
+    ("argan:vgg", "latest"), ("cargan", "latest"), ("rrdbnet_psnr", "best"), ("esrgan", "latest"),
+    ("lsrgan", "latest"), ("cesrgan", "latest"), ("clsrgan:quick", "latest"),
+])
+def test_auto_checkpoint_is_best_for_fidelity_runs_and_latest_for_gan_runs(preset, expected):
+    import importlib
+
+    name, _, arg = preset.partition(":")
+    config = importlib.import_module(f"configs.{name}").get_config(arg or None)
+    assert checkpoints.preferred_checkpoint(config) == expected
+
+
+def test_auto_reads_latest_of_a_gan_run_and_best_of_a_fidelity_run(make_config, tmp_path):
+    """A best/ generator from an earlier step than the latest checkpoint: ``auto`` takes the
+    latest for SRGAN and best/ for SRResNet; the restorer and evaluate say which they used."""
+    runs = {}
+    for name in ("srgan", "srresnet"):
+        config = make_config(name, **{"train.pretrain_steps": 1, "train.num_steps": 3, "eval.data": "",
+                                      "train.checkpoint_every": 3})
+        workdir = tmp_path / name
+        train_and_evaluate(config, str(workdir))
+        # best/ from step 1: the state at step 3 with every weight zeroed (distinguishable output)
+        _, state = read_state(workdir)
+        zeroed = jax.tree.map(np.zeros_like, {"params": state["g"]["params"],
+                                              "batch_stats": state["g"]["batch_stats"]})
+        manager = checkpoints.best_manager(workdir)
+        checkpoints.save_best(manager, 1, zeroed, 10.0)
+        manager.close()
+        runs[name] = workdir
+    lr = np.random.default_rng(0).integers(0, 256, (6, 5, 3), dtype=np.uint8)
+    gan, fidelity = load_restorer(runs["srgan"]), load_restorer(runs["srresnet"])
+    assert gan.source == {"path": str(runs["srgan"] / "checkpoints" / "3"), "step": 3, "which": "latest",
+                          "weights": "raw"}
+    assert fidelity.source["which"] == "best" and fidelity.source["step"] == 1
+    assert fidelity.source["path"] == str(runs["srresnet"] / "best" / "1")
+    np.testing.assert_array_equal(gan(lr), load_restorer(runs["srgan"], which="latest")(lr))
+    assert not np.array_equal(gan(lr), load_restorer(runs["srgan"], which="best")(lr))
+    np.testing.assert_array_equal(fidelity(lr), load_restorer(runs["srresnet"], which="best")(lr))
+    # The restore command names what it used.
+    image = tmp_path / "in.png"
+    from jaxrestore.imaging.io import write_image
+
+    write_image(image, lr)
+    proc = subprocess.run([sys.executable, "-m", "jaxrestore.restore", f"--checkpoint={runs['srgan']}",
+                           f"--output={tmp_path / 'out'}", str(image)], cwd=REPO,
+                          env={**os.environ, "JAX_PLATFORMS": "cpu"}, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert f"restoring with checkpoint {runs['srgan'] / 'checkpoints' / '3'} (latest, step 3, raw weights)" \
+        in proc.stderr
+
+
+def test_final_line_names_the_tasks_baseline():
+    from jaxrestore.main import final_line
+
+    sr = {"eval/psnr_y": 27.0, "eval/ssim_y": 0.8, "eval/bicubic_psnr_y": 26.0, "eval/bicubic_ssim_y": 0.7}
+    jpeg = {"eval/psnr_y": 31.0, "eval/ssim_y": 0.9, "eval/jpeg_psnr_y": 28.3, "eval/jpeg_ssim_y": 0.83}
+    assert final_line(sr, "runs/x") == ("final eval: PSNR-Y 27.000 dB (bicubic 26.000), SSIM-Y 0.8000 "
+                                        "(bicubic 0.7000); outputs in runs/x")
+    assert "(jpeg 28.300)" in final_line(jpeg, "runs/y") and "(jpeg 0.8300)" in final_line(jpeg, "runs/y")
