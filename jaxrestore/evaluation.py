@@ -41,8 +41,9 @@ Set5 is exact at every scale. Set14 is within 0.01 dB / 0.001 but not exact; no
 variant tried (RGB uint8 pipeline, uint8 rounding between the two resize passes,
 rounded or unrounded LR/SR, grey images scored as replicated RGB) closes the gap,
 which likely comes from a different copy of Set14 behind the VDSR table.
-The RGB uint8 pipeline (``bicubic_rgb``) gives, x2/x3/x4: Set5 33.6486/0.9295,
-30.3863/0.8679, 28.4189/0.8102; Set14 30.2239/0.8685, 27.5334/0.7738, 25.9933/0.7024.
+The RGB uint8 pipeline (``bicubic_rgb``: MATLAB's uint8 resize down and up, rounded
+after each pass) gives, x2/x3/x4: Set5 33.6396/0.9292, 30.3850/0.8678, 28.4165/0.8101;
+Set14 30.2183/0.8683, 27.5303/0.7737, 25.9903/0.7023.
 
 JPEG artifact removal (task ``"jpeg"``, 000_* Table 1), for each clean image:
 

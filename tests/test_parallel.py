@@ -17,10 +17,11 @@ from jaxrestore.train import train_and_evaluate
 # Adam eps = 1 (see test_methods.py): with eps = 1e-8 the float noise in the exactly-zero gradients
 # of conv biases in front of BatchNorm becomes full steps of random sign, which a different
 # reduction order (2 devices) flips; eps = 1 keeps the step a smooth function of the gradient.
-# 48-pixel patches: at 16 the discriminator's last BatchNorm normalises 1x1 maps over a handful of
-# samples, an ill-conditioned step (see tests/test_methods.py); the D here moves (d_lr 2e-3).
+# 48-pixel patches and 16 D features: a well-conditioned step (D_SETUP in tests/test_methods.py);
+# the D here moves (d_lr 2e-3).
 OVERRIDES = {"train.pretrain_steps": 1, "train.num_steps": 3, "train.checkpoint_every": 3,
              "train.batch_size": 4, "eval.data": "", "optimizer.eps": 1.0, "data.patch_size": 48,
+             "model.d_features": 16,
              "data.train": "procedural:deadleaves:count=16:size=64:seed=0"}
 
 SCRIPT = """
