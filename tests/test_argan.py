@@ -190,13 +190,18 @@ def test_argan_base_step_is_fidelity_only_with_the_steps_noise(make_config):
 def test_argan_vgg_step_updates_conditional_d_then_g(make_config):
     config = make_config("argan", **{"loss.fidelity": "vgg", "loss.vgg_random_init": True,
                                      "loss.adversarial_weight": 0.5, "optimizer.eps": 1.0,
-                                     "optimizer.d_lr": 0.5, "train.pretrain_steps": 1})
+                                     "optimizer.d_lr": 0.01, "train.pretrain_steps": 1})
+    # d_lr 0.01: D moves (by up to 1e-2) and stays in a well-conditioned regime; see the SRGAN
+    # step test in tests/test_methods.py for what a far larger D step does to these comparisons.
     method = build_method(config)
     batch = _batch(config)
     state = method.init(jax.random.key(0), batch)
     key = jax.random.key(7)
     new, metrics = jax.jit(method.train_step)(method.frozen, state, batch, key)
-    assert_trees_close(new.d.params, reference_d_step(method, state, batch, key, lr=0.5), atol=1e-4)
+    d_params = reference_d_step(method, state, batch, key, lr=0.01)
+    assert_trees_close(new.d.params, d_params, atol=1e-6)
+    assert max(float(np.abs(np.asarray(a) - np.asarray(b)).max())
+               for a, b in zip(jax.tree.leaves(d_params), jax.tree.leaves(state.d.params))) > 1e-3
 
     from jaxrestore.losses.perceptual import vgg_feature_loss
 
@@ -212,17 +217,17 @@ def test_argan_vgg_step_updates_conditional_d_then_g(make_config):
 
 
 @pytest.mark.parametrize("moments", ["keep", "revert"])
-@pytest.mark.parametrize("lr,accepted", [(1e-3, True), (1e-1, False)])  # both branches of eq. (11)
-def test_cargan_step_matches_eqs_9_to_11_with_a_moving_d(make_config, lr, accepted, moments):
+@pytest.mark.parametrize("seed,accepted", [(1, True), (0, False)])  # both branches of eq. (11)
+def test_cargan_step_matches_eqs_9_to_11_with_a_moving_d(make_config, seed, accepted, moments):
     """D takes a real step (d_lr > 0), then theta_1, theta_2 through the *updated* D, and eq. (11);
     the adversarial Adam state advances on every step (keep) or only on acceptance (revert)."""
-    d_lr = 0.05
+    d_lr, lr = 0.01, 1e-2
     # 16 D features: with 8 the adversarial gradient's eager and jitted values differ by 1.7e-5
     # (relative), with 16 by 1.4e-6 (see D_SETUP in tests/test_methods.py).
     config = make_config("cargan", **{"optimizer.g_lr": lr, "optimizer.d_lr": d_lr, "optimizer.eps": 1.0,
                                       "optimizer.adversarial_moments": moments, "model.d_features": 16})
     method = build_method(config)
-    batch = _batch(config)
+    batch = _batch(config, seed)
     state = method.init(jax.random.key(0), batch)
     key = jax.random.key(11)
     new, metrics = jax.jit(method.train_step)(method.frozen, state, batch, key)
@@ -232,7 +237,7 @@ def test_cargan_step_matches_eqs_9_to_11_with_a_moving_d(make_config, lr, accept
     d_params = reference_d_step(method, state, batch, key, lr=d_lr)
     assert_trees_close(new.d.params, d_params, atol=1e-5)
     assert max(float(np.abs(np.asarray(a) - np.asarray(b)).max())
-               for a, b in zip(jax.tree.leaves(d_params), jax.tree.leaves(state.d.params))) > 1e-3
+               for a, b in zip(jax.tree.leaves(d_params), jax.tree.leaves(state.d.params))) > 1e-4
 
     def fid(p):
         return jnp.mean((2 * _g(method, state, p, batch["degraded"], key) - 2 * batch["target"]) ** 2)

@@ -261,7 +261,7 @@ def test_step_on_four_devices_equals_one_device(make_config, tmp_path):
         assert worst < COMPARE_RTOL / 5, worst
 
     env = {**os.environ, "JAX_PLATFORMS": "cpu",
-           "XLA_FLAGS": "--xla_force_host_platform_device_count=4 --xla_backend_optimization_level=0"}
+           "XLA_FLAGS": f"--xla_force_host_platform_device_count=4 {os.environ['XLA_FLAGS']}"}
     script = DEVICES_SCRIPT.replace("OVERRIDES", repr(DEVICE_OVERRIDES))
     out = tmp_path / "four.npz"
     proc = subprocess.run([sys.executable, "-c", script, str(out)], cwd=REPO, env=env, capture_output=True,

@@ -81,14 +81,19 @@ def test_srresnet_step_is_an_adam_step_on_mse(make_config):
 # tolerance on an AMD EPYC by 1.6e-4); at 48 pixels it normalises 3x3 maps. And with 8 first-layer
 # features the gradient of -log D(G(y)) with respect to G's last bias nearly cancels (D's
 # BatchNorm removes a constant shift of its input): measured, the same gradient computed eagerly
-# and jitted differed by 2.7 % there, against 1.3e-6 with 16 features.
+# and jitted differed by 2.7 % there. A D driven far by a large learning rate is ill-conditioned
+# too (see the SRGAN step test).
 D_SETUP = {"data.patch_size": 48, "model.d_features": 16}
 
 
 def test_srgan_step_updates_d_then_g_through_the_updated_d(make_config):
-    # A large D learning rate makes "through the updated D" distinguishable from the old D.
+    # D's step (d_lr 0.01) makes "through the updated D" distinguishable from the old D (G's
+    # steps differ by ~1e-3). A far larger one is ill-conditioned: at d_lr 0.5 the updated D's
+    # logits reach -16 and -34, its BatchNorms amplify a unit of D crossing a LeakyReLU kink
+    # (measured: scaling G's output by 1 + 1e-7 moved the adversarial gradient of G's last bias
+    # by 6 %), and eager and jitted references differed by 1.3e-4.
     config = make_config("srgan", **{"loss.fidelity": "mse", "loss.adversarial_weight": 0.5,
-                                     "optimizer.eps": 1.0, "optimizer.d_lr": 0.5, **D_SETUP})
+                                     "optimizer.eps": 1.0, "optimizer.d_lr": 0.01, **D_SETUP})
     method = build_method(config)
     batch = batch_for(config)
     state = method.init(jax.random.key(0), batch)
@@ -116,7 +121,7 @@ def test_srgan_step_updates_d_then_g_through_the_updated_d(make_config):
     tx = optax.adam(config.optimizer.d_lr, config.optimizer.b1, config.optimizer.b2, config.optimizer.eps)
     upd, _ = first_update(tx, d_grads, state.d.params)
     d_params = optax.apply_updates(state.d.params, upd)
-    assert_trees_close(new.d.params, d_params, atol=1e-4)  # D steps are ~0.1 here (lr 0.5)
+    assert_trees_close(new.d.params, d_params, atol=1e-6)  # D's steps are up to 1e-2 (lr 0.01)
 
     # G: one optax.adam step on eq. (6) through the *updated* D.
     def g_loss(params, d):
@@ -136,7 +141,7 @@ def test_srgan_step_updates_d_then_g_through_the_updated_d(make_config):
     through_old_d = g_update(state.d)
     gap = max(float(np.abs(np.asarray(x) - np.asarray(y)).max())
               for x, y in zip(jax.tree.leaves(new.g.params), jax.tree.leaves(through_old_d)))
-    assert gap > 1e-5  # the old D would give a visibly different G step
+    assert gap > 1e-4  # the old D would give a visibly different G step
     assert set(metrics) >= {"train/d_loss", "train/adversarial_loss", "train/fidelity_loss", "train/g_loss"}
 
 

@@ -45,7 +45,7 @@ def test_two_devices_equal_one_device(make_config, tmp_path):
     assert jax.device_count() == 1
     train_and_evaluate(make_config("csrgan", **OVERRIDES), str(tmp_path / "one"))
     env = {**os.environ, "JAX_PLATFORMS": "cpu",
-           "XLA_FLAGS": "--xla_force_host_platform_device_count=2 --xla_backend_optimization_level=0"}
+           "XLA_FLAGS": f"--xla_force_host_platform_device_count=2 {os.environ['XLA_FLAGS']}"}
     script = SCRIPT.format(overrides=OVERRIDES, workdir=str(tmp_path / "two"))
     proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=600)
