@@ -4,12 +4,12 @@ down, recovery of images in the range of G, batched equals per-image."""
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
 
 from jaxrestore.errors import ConfigError
 from jaxrestore.inverse import operators as ops
-from jaxrestore.inverse.solvers import MAPOptions, clipped_step, latent_optimizer, map_search, objective_fn
+from jaxrestore.inverse.solvers import (MAPOptions, _solve_image, clipped_step, latent_optimizer, map_search,
+                                       objective_fn)
 
 Z, H = 8, 16
 
@@ -98,8 +98,6 @@ def test_batched_solve_with_per_image_masks_equals_per_image_solves():
     keys = jax.random.split(key, 3)
     for i in range(3):
         # image i alone, with the key the batched solve gives it
-        from jaxrestore.inverse.solvers import _solve_image
-
         single = jax.jit(lambda yy, k, m=masks[i]: _solve_image(g, params, toy_discriminator, d_params, m, yy, k,
                                                                 options))(y[i], keys[i])
         np.testing.assert_allclose(np.asarray(batched.z[i]), np.asarray(single.z), rtol=1e-5, atol=1e-6)
