@@ -1,6 +1,10 @@
 """Measures a config's training step: compile time, steps/s, images/s, memory.
 
     python -m jaxrestore.benchmark --config=configs/srgan.py [--steps=20] [--config.train.batch_size=32]
+    python -m jaxrestore.benchmark --solver=map [--images=64 --iterations=100]
+
+With ``--solver=map`` it times 002_*'s MAP latent search instead, batched against the
+released code's per-image loop (see :mod:`jaxrestore.inverse.solver_benchmark`).
 
 The step is the method's jitted ``train_step`` (or ``pretrain_step`` with
 ``--pretrain``) on random batches of the config's shape, so the figures are the
@@ -33,6 +37,13 @@ def define_flags() -> None:
     config_flags.DEFINE_config_file("config", None, "Experiment config file, e.g. configs/srgan.py.")
     flags.DEFINE_integer("steps", 20, "Timed steps (after one warm-up step).")
     flags.DEFINE_bool("pretrain", False, "Benchmark the fidelity-only pre-training step instead.")
+    flags.DEFINE_enum("solver", None, ["map"], "Benchmark a latent-space solver instead of a config's "
+                      "training step (map: 002_*'s MAP inpainting with a DCGAN prior).")
+    flags.DEFINE_integer("images", 64, "--solver: images solved together.")
+    flags.DEFINE_integer("iterations", 100, "--solver: iterations per image.")
+    flags.DEFINE_integer("features", 64, "--solver: DCGAN width (64 = the released prior).")
+    flags.DEFINE_integer("loop_images", None, "--solver: images for the per-image loop (default: all).")
+
 
 def random_batch(config, key) -> dict:
     """A batch of the config's shapes (channels and sizes of its task) with uniform pixels."""
@@ -99,6 +110,16 @@ def _mib(n):
 
 def _main(argv) -> None:
     del argv
+    if FLAGS.solver == "map":
+        from jaxrestore.inverse.solver_benchmark import benchmark_map, print_map_benchmark
+
+        print_map_benchmark(benchmark_map(images=FLAGS.images, iterations=FLAGS.iterations,
+                                          features=FLAGS.features, loop_images=FLAGS.loop_images))
+        return
+    if FLAGS.config is None:
+        from jaxrestore.errors import ConfigError
+
+        raise ConfigError("benchmark needs --config=configs/<name>.py (a training step) or --solver=map.")
     r = benchmark(FLAGS.config, steps=FLAGS.steps, pretrain=FLAGS.pretrain)
     print(f"device            {r['device']}")
     print(f"method            {r['method']}, batch {r['batch']}, HR patch {r['hr_patch']}")
@@ -112,7 +133,6 @@ def _main(argv) -> None:
 
 def main() -> None:
     define_flags()
-    flags.mark_flags_as_required(["config"])
     app.run(lambda argv: run_cli(lambda: _main(argv)))
 
 

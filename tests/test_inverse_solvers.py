@@ -128,3 +128,10 @@ def test_the_two_priors_are_the_released_and_the_paper_terms():
 def test_bad_options_are_one_clear_error(field, value, words):
     with pytest.raises(ConfigError, match=words):
         MAPOptions(**{field: value}).check()
+
+
+def test_the_solver_benchmark_runs_both_ways_on_a_small_prior():
+    from jaxrestore.inverse.solver_benchmark import benchmark_map
+
+    r = benchmark_map(images=2, iterations=2, features=8, loop_images=1)
+    assert r["finite"] and r["loop_images"] == 1 and r["batched_images_per_s"] > 0 and r["loop_images_per_s"] > 0
