@@ -99,7 +99,6 @@ def describe_source(source: dict) -> str:
 
 def restorer_for_config(config, generator, variables, *, source: dict | None = None) -> ModelRestorer:
     """A :class:`ModelRestorer` carrying the task options of a run's config."""
-    task = config.task.name
-    if task == "jpeg":
-        return ModelRestorer(generator, variables, task=task, quality=config.task.quality, source=source)
-    return ModelRestorer(generator, variables, task=task, scale=config.task.scale, source=source)
+    from jaxrestore.tasks import build_task
+
+    return build_task(config.task).restorer(generator, variables, source=source)

@@ -29,30 +29,19 @@ from absl import logging
 from clu import metric_writers, periodic_actions
 
 from jaxrestore import checkpoints, parallel
-from jaxrestore.data.pipeline import make_eval_images, make_train_dataset
+from jaxrestore.data.pipeline import make_eval_images
 from jaxrestore.errors import CheckpointError, ConfigError, TrainingDiverged
-from jaxrestore.data.transforms import degradation_options, make_degradation
-from jaxrestore.evaluation import BicubicRestorer, JpegRestorer, evaluate_images
-from jaxrestore.imaging.jpeg import check_quality
+from jaxrestore.evaluation import evaluate_images
 from jaxrestore.inference import restorer_for_config
 from jaxrestore.methods import build_method
 from jaxrestore.imaging.io import write_image
 from jaxrestore.summaries import comparison_grid
+from jaxrestore.tasks import build_task
 
 
 def check_config(config: ml_collections.ConfigDict) -> None:
     """Refuses settings that cannot work, before anything is written."""
-    task, patch = config.task.name, config.data.patch_size
-    if task not in ("sr", "jpeg"):
-        raise ConfigError(f"unknown task {task!r}; set config.task.name to 'sr' or 'jpeg'.")
-    if task == "sr" and patch % config.task.scale:
-        raise ConfigError(f"data.patch_size={patch} is not divisible by task.scale={config.task.scale}; "
-                          "choose a multiple of the scale.")
-    if task == "jpeg":
-        check_quality(config.task.quality)
-        if config.model.generator == "argan" and patch % 2:
-            raise ConfigError(f"data.patch_size={patch} must be even: the ARGAN generator works at half "
-                              "resolution inside; choose e.g. 48.")
+    build_task(config.task).check(config)
     for name in ("num_steps", "batch_size", "log_every", "checkpoint_every"):
         if config.train[name] <= 0:
             raise ConfigError(f"train.{name}={config.train[name]} must be positive.")
@@ -81,10 +70,7 @@ def check_config(config: ml_collections.ConfigDict) -> None:
 
 def example_shapes(config) -> dict[str, tuple[int, int, int]]:
     """HWC shapes of one training example's ``degraded`` and ``target`` under this config."""
-    degradation = make_degradation(config.task.name, **degradation_options(config.task))
-    patch, channels = config.data.patch_size, getattr(degradation, "channels", 3)
-    size = patch // config.task.scale if config.task.name == "sr" else patch
-    return {"degraded": (size, size, channels), "target": (patch, patch, channels)}
+    return build_task(config.task).example_shapes(config.data.patch_size)
 
 
 def _dummy_batch(config) -> dict:
@@ -200,20 +186,12 @@ class Evaluator:
 
     def __init__(self, config, method, workdir: Path):
         self.method, self.workdir = method, workdir
-        self.task = config.task.name
+        task = build_task(config.task)
+        self.task, self.options = task.name, task.options
         self.images = make_eval_images(config.eval.data, count=config.eval.max_images or None,
                                        tfds_data_dir=config.data.tfds_data_dir) if config.eval.data else {}
         self.grid_images = config.train.grid_images
-        if self.task == "jpeg":
-            self.options = {"quality": config.task.quality}
-            self.baseline, self.baseline_name = JpegRestorer(config.task.quality), "jpeg"
-            self.grid_name = "eval/jpeg_output_clean"
-        else:
-            # Bicubic through the same uint8 RGB pipeline as the model (evaluation.py explains
-            # the Y-channel variant behind the published bicubic rows).
-            self.options = {"scale": config.task.scale}
-            self.baseline = BicubicRestorer(config.task.scale, luma_reference=False)
-            self.baseline_name, self.grid_name = "bicubic", "eval/lr_bicubic_output_hr"
+        self.baseline, self.baseline_name, self.grid_name = task.baseline()
         # One restorer for the whole run, so its jitted apply compiles once per image shape.
         self.restorer = restorer_for_config(config, method.generator, None)
         self.baseline_result = (evaluate_images(self.baseline, self.images, task=self.task, **self.options)
@@ -254,7 +232,6 @@ class FidTracker:
     """
 
     def __init__(self, config, method, restorer, workdir: Path):
-        from jaxrestore.evaluation import degrade_jpeg, degrade_sr, luma_uint8, modcrop
         from jaxrestore.metrics.fid import InceptionFeatures, feature_statistics
 
         eval_cfg = config.eval
@@ -276,13 +253,7 @@ class FidTracker:
         if len(images) < 2:
             raise ConfigError(f"eval.fid_data={eval_cfg.fid_data!r} holds {len(images)} image(s); FID needs "
                               "at least 2 (and thousands for a meaningful value).")
-        if config.task.name == "jpeg":
-            clean = [luma_uint8(im if im.shape[-1] == 3 else im[..., 0]) for im in images.values()]
-            self.degraded = [degrade_jpeg(c, quality=config.task.quality) for c in clean]
-        else:
-            scale = config.task.scale
-            clean = [modcrop(im, scale) for im in images.values()]
-            self.degraded = [degrade_sr(c, scale=scale) for c in clean]
+        clean, self.degraded = build_task(config.task).fid_pairs(list(images.values()))
         logging.info("FID: reference statistics of %d clean images.", len(clean))
         self.reference = feature_statistics(self.extractor(clean))
 
@@ -312,9 +283,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     method = build_method(config)
     train_cfg = config.train
     mesh = parallel.data_mesh()
-    dataset = make_train_dataset(config.data, task=config.task.name,
-                                 batch_size=parallel.per_process_batch_size(train_cfg.batch_size),
-                                 seed=config.data.seed, **degradation_options(config.task))
+    dataset = build_task(config.task).train_dataset(
+        config.data, batch_size=parallel.per_process_batch_size(train_cfg.batch_size), seed=config.data.seed)
     data_iterator = iter(dataset)
     evaluator = Evaluator(config, method, workdir)
     fid_tracker = FidTracker(config, method, evaluator.restorer, workdir)

@@ -23,8 +23,8 @@ A degradation may carry attributes the pipeline reads: ``divisor`` (the crop siz
 must be a multiple of it), ``prepare`` (applied to the uint8 crop before degrading;
 its output is the target) and ``channels`` (of the target and the input).
 
-Add a task by writing ``_make_<task>(**options) -> Degradation`` and registering it
-in ``DEGRADATIONS``, and its options in ``degradation_options``.
+A task's degradation is ``_make_<task>(**options) -> Degradation`` registered in
+``DEGRADATIONS``; the task object (:mod:`jaxrestore.tasks`) gives its options.
 """
 
 from __future__ import annotations
@@ -79,15 +79,6 @@ def _make_jpeg(*, quality: int) -> Degradation:
 
 
 DEGRADATIONS: dict[str, Callable[..., Degradation]] = {"sr": _make_sr, "jpeg": _make_jpeg}
-
-
-def degradation_options(task_cfg) -> dict[str, Any]:
-    """The options of a config's ``task`` section that its degradation takes."""
-    if task_cfg.name == "sr":
-        return {"scale": task_cfg.scale}
-    if task_cfg.name == "jpeg":
-        return {"quality": task_cfg.quality}
-    return {}
 
 
 def make_degradation(task: str, **options: Any) -> Degradation:

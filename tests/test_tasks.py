@@ -1,0 +1,33 @@
+"""The task registry: one object per task, chosen by config.task.name."""
+
+import pytest
+
+from conftest import tiny_config
+from jaxrestore.errors import ConfigError
+from jaxrestore.tasks import TASKS, build_task
+from jaxrestore.train import check_config, example_shapes
+
+
+def test_shapes_baselines_and_options_of_each_task():
+    sr = build_task(tiny_config("srgan").task)
+    assert sr.options == {"scale": 4} and sr.example_shapes(16) == {"degraded": (4, 4, 3), "target": (16, 16, 3)}
+    assert sr.baseline()[1:] == ("bicubic", "eval/lr_bicubic_output_hr")
+    jpeg = build_task(tiny_config("argan").task)
+    assert jpeg.options == {"quality": tiny_config("argan").task.quality}
+    assert jpeg.example_shapes(16) == {"degraded": (16, 16, 1), "target": (16, 16, 1)}  # the luma
+    assert jpeg.baseline()[1] == "jpeg"
+    assert example_shapes(tiny_config("srgan")) == sr.example_shapes(16)
+
+
+def test_unknown_task_names_every_task_and_task_checks_run_from_check_config():
+    config = tiny_config("srgan")
+    config.task.name = "denoise"
+    with pytest.raises(ConfigError, match="unknown task 'denoise'.*'sr' .*'jpeg'"):
+        check_config(config)
+    assert set(TASKS) == {"sr", "jpeg"}
+    config = tiny_config("srgan", **{"data.patch_size": 18})
+    with pytest.raises(ConfigError, match="not divisible by task.scale=4"):
+        check_config(config)
+    config = tiny_config("argan", **{"data.patch_size": 17})
+    with pytest.raises(ConfigError, match="must be even"):
+        check_config(config)
