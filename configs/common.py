@@ -2,13 +2,15 @@
 
 Fields (all can be overridden on the command line, e.g. ``--config.train.num_steps=10``):
 
-* ``method`` — ``joint`` (000_* eq. 6) or ``constrained`` (eqs. 7-11).
+* ``method`` — ``joint`` (000_* eq. 6), ``constrained`` (eqs. 7-11), ``esrgan`` (001_*)
+  or ``unconditional_gan`` (a GAN prior, configs/dcgan.py).
 * ``seed`` — PRNG seed of initialisation and of per-step randomness.
 * ``init_from`` — a run directory (workdir) whose generator starts this run
   (SRGAN and cSRGAN start from SRResNet); ignored when the workdir already has
   a checkpoint to resume from.
 * ``task`` — ``name`` (``sr``: ``scale``; ``jpeg``: ``quality``, the JPEG quality
-  factor 1-100, see configs/argan.py).
+  factor 1-100, see configs/argan.py; ``generate``: a GAN prior's images, no options),
+  one object per task in ``jaxrestore/tasks.py``.
 * ``model`` — generator (``srresnet``: ``num_blocks``, ``features``, ``bicubic_skip``:
   add the bicubic upsampled input to the output, off in the papers' configs;
   ``argan``: ``num_blocks``, ``features``, ``channels``, ``input_skip``: add the

@@ -46,14 +46,13 @@ def define_flags() -> None:
 
 
 def random_batch(config, key) -> dict:
-    """A batch of the config's shapes (channels and sizes of its task) with uniform pixels."""
+    """A batch of the config's shapes (the arrays, channels and sizes of its task), uniform pixels."""
     from jaxrestore.train import example_shapes
 
     shapes = example_shapes(config)
-    k1, k2 = jax.random.split(key)
+    keys = jax.random.split(key, len(shapes))
     b = config.train.batch_size
-    return {"degraded": jax.random.uniform(k1, (b, *shapes["degraded"])),
-            "target": jax.random.uniform(k2, (b, *shapes["target"]))}
+    return {name: jax.random.uniform(k, (b, *shape)) for k, (name, shape) in zip(keys, sorted(shapes.items()))}
 
 
 def benchmark(config, *, steps: int, pretrain: bool = False) -> dict:

@@ -40,13 +40,15 @@ def _main(argv) -> None:
     from jaxrestore.train import train_and_evaluate
 
     metrics = train_and_evaluate(FLAGS.config, FLAGS.workdir)
-    if metrics:
-        print(final_line(metrics, FLAGS.workdir))
+    print(final_line(metrics, FLAGS.workdir))
 
 
 def final_line(metrics: dict, workdir: str) -> str:
     """The last line a run prints: the model's and the task's baseline's (bicubic for SR, plain
-    JPEG for artifact removal) PSNR-Y/SSIM-Y on the held-out images."""
+    JPEG for artifact removal) PSNR-Y/SSIM-Y on the held-out images; a GAN prior's run
+    names its sample grids instead."""
+    if "eval/psnr_y" not in metrics:  # no held-out images (eval.data empty), or a GAN prior's samples
+        return f"training done; checkpoints (and sample grids, if any) in {workdir}"
     baseline = next(k[len("eval/"):-len("_psnr_y")] for k in metrics
                     if k.startswith("eval/") and k.endswith("_psnr_y") and k != "eval/psnr_y")
     return (f"final eval: PSNR-Y {metrics['eval/psnr_y']:.3f} dB ({baseline} "

@@ -62,6 +62,12 @@ class Task:
 
         return ModelRestorer(generator, variables, task=self.name, source=source, **self.options)
 
+    def evaluator(self, config, method, workdir):
+        """The periodic evaluation of a run: PSNR/SSIM-Y against the baseline, and a grid."""
+        from jaxrestore.train import Evaluator
+
+        return Evaluator(config, method, workdir)
+
 
 class SuperResolution(Task):
     name, description = "sr", "super-resolution (config.task.scale)"
@@ -128,7 +134,79 @@ class JpegArtifacts(Task):
         return clean, [degrade_jpeg(c, quality=self.cfg.quality) for c in clean]
 
 
-TASKS: dict[str, type[Task]] = {cls.name: cls for cls in (SuperResolution, JpegArtifacts)}
+class Generation(Task):
+    """Unconditional generation: a GAN prior (002_*, 003_*) learns the images themselves.
+    Batches hold ``target`` only; evaluation draws a grid of samples from fixed latents."""
+
+    name, description = "generate", "a GAN prior's samples (configs/dcgan.py)"
+
+    @property
+    def options(self):
+        return {}
+
+    def check(self, config) -> None:
+        patch = config.data.patch_size
+        if patch % 16 or patch < 16:
+            raise ConfigError(f"data.patch_size={patch} is the prior's image size and must be a multiple of "
+                              "16 (the DCGAN doubles 4x4 four times); use 64 as 002_*.")
+        if config.eval.get("fid_every_steps", 0) > 0:
+            raise ConfigError("FID of a prior's samples is not implemented yet; set eval.fid_every_steps=0.")
+
+    def example_shapes(self, patch):
+        return {"target": (patch, patch, 3)}
+
+    def baseline(self):
+        return None, "", "eval/samples"
+
+    def fid_pairs(self, images):
+        raise ConfigError("a GAN prior has no degraded inputs to compute FID on.")
+
+    def restorer(self, generator, variables, *, source=None):
+        raise ConfigError("a GAN prior restores nothing by itself: it generates images from latents; use it "
+                          "as the prior of a latent-space solver (jaxrestore.inverse.solvers.map_search).")
+
+    def evaluator(self, config, method, workdir):
+        return SampleGrid(config, method, workdir)
+
+
+class SampleGrid:
+    """Evaluation of a GAN prior: G (inference mode, running BatchNorm statistics) on
+    ``train.grid_images`` x ``train.grid_images`` fixed latents (seeded by ``config.seed``),
+    written to ``samples/grid_<step>.png`` and TensorBoard; returns no metrics (a prior has
+    no held-out PSNR, so no ``best/`` checkpoint)."""
+
+    restorer = None
+
+    def __init__(self, config, method, workdir):
+        import jax
+
+        from jaxrestore.methods.unconditional import uniform_latents
+
+        self.method, self.workdir = method, workdir
+        self.side = max(1, int(config.train.grid_images))
+        self.z = uniform_latents(jax.random.key(config.seed + 7), self.side ** 2, method.z_dim)
+        self._apply = jax.jit(lambda v, z: method.generator.apply(v, z, train=False))
+
+    def __call__(self, state, step: int, writer) -> dict:
+        import jax
+        import numpy as np
+
+        from jaxrestore import checkpoints
+        from jaxrestore.imaging.io import write_image
+
+        variables = checkpoints.network_variables(self.method.generator_variables(state))
+        images = np.asarray(self._apply(variables, self.z))
+        images = np.round(np.clip((images + 1.0) * 127.5, 0, 255)).astype(np.uint8)
+        n, h, w, c = images.shape
+        grid = images.reshape(self.side, self.side, h, w, c).transpose(0, 2, 1, 3, 4).reshape(self.side * h,
+                                                                                          self.side * w, c)
+        writer.write_images(step, {"eval/samples": grid[None]})
+        if jax.process_index() == 0:
+            write_image(self.workdir / "samples" / f"grid_{step:08d}.png", grid)
+        return {}
+
+
+TASKS: dict[str, type[Task]] = {cls.name: cls for cls in (SuperResolution, JpegArtifacts, Generation)}
 
 
 def build_task(task_cfg) -> Task:

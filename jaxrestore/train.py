@@ -57,7 +57,8 @@ def check_config(config: ml_collections.ConfigDict) -> None:
         if config.data.get("epoch_images", 0) <= 0:
             raise ConfigError("FID records are labelled by epoch: set data.epoch_images to the number of "
                               "training images (COCO 2017 train: 118287).")
-    if config.method == "constrained" or config.loss.adversarial_weight > 0:
+    if config.method == "constrained" or (config.loss.adversarial_weight > 0
+                                          and config.method != "unconditional_gan"):
         if not config.init_from and config.train.pretrain_steps <= 0:
             source = "configs/rrdbnet_psnr.py" if config.method == "esrgan" else "configs/srresnet.py"
             raise ConfigError(
@@ -286,7 +287,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     dataset = build_task(config.task).train_dataset(
         config.data, batch_size=parallel.per_process_batch_size(train_cfg.batch_size), seed=config.data.seed)
     data_iterator = iter(dataset)
-    evaluator = Evaluator(config, method, workdir)
+    evaluator = build_task(config.task).evaluator(config, method, workdir)
     fid_tracker = FidTracker(config, method, evaluator.restorer, workdir)
 
     key = jax.random.key(config.seed)
@@ -338,7 +339,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
                 writer.write_scalars(step, accumulator.pop())
             if step % train_cfg.eval_every == 0 or last:
                 eval_metrics = evaluator(state, step, writer)
-                if eval_metrics and eval_metrics["eval/psnr_y"] > best_psnr:
+                if "eval/psnr_y" in eval_metrics and eval_metrics["eval/psnr_y"] > best_psnr:
                     best_psnr = eval_metrics["eval/psnr_y"]
                     checkpoints.save_best(best, step, method.generator_variables(state), best_psnr)
             if fid_tracker.every > 0 and (step % fid_tracker.every == 0 or last):

@@ -22,9 +22,9 @@ def test_shapes_baselines_and_options_of_each_task():
 def test_unknown_task_names_every_task_and_task_checks_run_from_check_config():
     config = tiny_config("srgan")
     config.task.name = "denoise"
-    with pytest.raises(ConfigError, match="unknown task 'denoise'.*'sr' .*'jpeg'"):
+    with pytest.raises(ConfigError, match="unknown task 'denoise'.*'sr' .*'jpeg' .*'generate'"):
         check_config(config)
-    assert set(TASKS) == {"sr", "jpeg"}
+    assert set(TASKS) == {"sr", "jpeg", "generate"}
     config = tiny_config("srgan", **{"data.patch_size": 18})
     with pytest.raises(ConfigError, match="not divisible by task.scale=4"):
         check_config(config)

@@ -244,3 +244,9 @@ def test_final_line_names_the_tasks_baseline():
     assert final_line(sr, "runs/x") == ("final eval: PSNR-Y 27.000 dB (bicubic 26.000), SSIM-Y 0.8000 "
                                         "(bicubic 0.7000); outputs in runs/x")
     assert "(jpeg 28.300)" in final_line(jpeg, "runs/y") and "(jpeg 0.8300)" in final_line(jpeg, "runs/y")
+
+
+def test_final_line_of_a_run_without_held_out_scores():
+    from jaxrestore.main import final_line
+
+    assert final_line({}, "runs/dcgan") == "training done; checkpoints (and sample grids, if any) in runs/dcgan"

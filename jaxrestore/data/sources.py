@@ -19,6 +19,9 @@ Sources are chosen in the config by a spec string; several are separated by comm
   (default 10000) of ``size`` pixels (default 128) drawn by
   :func:`jaxrestore.data.procedural.dead_leaves`; ``seed`` (default 0) picks the
   set, and sets with different seeds share no image.
+* ``procedural:faces[:count=N][:size=S|HxW][:seed=K]`` — the same for the aligned
+  face-like images of :func:`jaxrestore.data.faces.face` (the GAN-prior presets'
+  offline data).
 """
 
 from __future__ import annotations
@@ -29,12 +32,13 @@ from typing import Protocol
 
 import numpy as np
 
+from jaxrestore.data.faces import face
 from jaxrestore.data.procedural import dead_leaves
 from jaxrestore.errors import ConfigError, DataError
 from jaxrestore.imaging.io import list_images, read_image
 
 SOURCE_KINDS = ("folder", "tfds", "procedural")
-PROCEDURAL_GENERATORS = ("deadleaves",)
+PROCEDURAL_GENERATORS = ("deadleaves", "faces")
 
 
 class ImageSource(Protocol):
@@ -175,15 +179,18 @@ class TfdsSource:
 
 
 class ProceduralSource:
-    """``num_images`` dead-leaves images of ``size``; image ``i`` is seeded by ``(seed, i)``."""
+    """``num_images`` procedural images of ``size`` (``generator``: ``deadleaves`` or
+    ``faces``); image ``i`` is seeded by ``(seed, i)``."""
 
-    def __init__(self, num_images: int, size: int | tuple[int, int], seed: int = 0):
+    def __init__(self, num_images: int, size: int | tuple[int, int], seed: int = 0,
+                 generator: str = "deadleaves"):
         if num_images < 1:
             raise ConfigError(f"procedural count must be at least 1, got {num_images}; fix count= in the spec.")
         size = (size, size) if isinstance(size, int) else tuple(size)
         if len(size) != 2 or min(size) < 1:
             raise ConfigError(f"procedural size must be positive (S or HxW), got {size}; fix size= in the spec.")
         self.num_images, self.size, self.seed = int(num_images), (int(size[0]), int(size[1])), int(seed)
+        self.generator = generator
 
     def __len__(self) -> int:
         return self.num_images
@@ -196,6 +203,8 @@ class ProceduralSource:
         index = int(index)
         if not 0 <= index < self.num_images:
             raise IndexError(f"procedural image {index} out of range [0, {self.num_images})")
+        if self.generator == "faces":
+            return face(self.image_seed(index), self.size)
         return dead_leaves(self.image_seed(index), self.size)
 
     def describe(self, index: int) -> str:
@@ -203,10 +212,10 @@ class ProceduralSource:
                 f"{self.size[0]}x{self.size[1]})")
 
     def name(self, index: int) -> str:
-        return f"deadleaves_s{self.seed}_{int(index):05d}"
+        return f"{self.generator}_s{self.seed}_{int(index):05d}"
 
     def __repr__(self) -> str:
-        return f"ProceduralSource({self.num_images}, {self.size}, seed={self.seed})"
+        return f"ProceduralSource({self.num_images}, {self.size}, seed={self.seed}, generator={self.generator!r})"
 
 
 _TFDS_SPEC = re.compile(r"^(?P<name>[^:]+?(?::\d+\.\d+\.\d+)?)(?::(?P<split>.+))?$")
@@ -232,7 +241,7 @@ def _parse_procedural(rest: str, item: str) -> ProceduralSource:
                           "fix the spec.") from None
     if len(size) == 1:
         size = size * 2
-    return ProceduralSource(count, size, seed)
+    return ProceduralSource(count, size, seed, generator)
 
 
 def parse_source(item: str, *, tfds_data_dir: str = "") -> ImageSource:

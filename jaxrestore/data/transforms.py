@@ -78,7 +78,13 @@ def _make_jpeg(*, quality: int) -> Degradation:
     return compress_luma
 
 
-DEGRADATIONS: dict[str, Callable[..., Degradation]] = {"sr": _make_sr, "jpeg": _make_jpeg}
+def _make_generate() -> None:
+    """Unconditional generation (a GAN prior) degrades nothing: batches hold ``target`` only."""
+    return None
+
+
+DEGRADATIONS: dict[str, Callable[..., Degradation | None]] = {"sr": _make_sr, "jpeg": _make_jpeg,
+                                                              "generate": _make_generate}
 
 
 def make_degradation(task: str, **options: Any) -> Degradation:
@@ -118,7 +124,9 @@ def random_flip_rotate(image: np.ndarray, rng: np.random.Generator) -> np.ndarra
 class CropAugmentDegrade(grain.transforms.RandomMap):
     """``{"image": uint8 HxWx3, "description": str}`` -> ``{"degraded", "target"}`` float32 [0, 1].
 
-    Crops ``patch_size`` at random, optionally flips/rotates, then degrades. The
+    Crops ``patch_size`` at random, optionally flips/rotates, then degrades. With no
+    degradation (``None``, a GAN prior's images) it gives ``{"target"}`` only, and its
+    augmentation is a random horizontal flip (the DCGAN recipe; faces are not rotated). The
     generator comes from grain, seeded by the pipeline seed and the element's index,
     so an element is the same whenever and wherever it is produced. With
     ``skip_small_images`` an image smaller than the crop gives ``None`` (grain drops
@@ -127,7 +135,7 @@ class CropAugmentDegrade(grain.transforms.RandomMap):
 
     def __init__(self, *, patch_size: int, degradation: Degradation, augment: bool = False,
                  skip_small_images: bool = False):
-        divisor = getattr(degradation, "divisor", 1)
+        divisor = getattr(degradation, "divisor", 1) if degradation is not None else 1
         if patch_size < 1 or patch_size % divisor:
             raise ConfigError(f"data.patch_size={patch_size} must be a positive multiple of the "
                               f"scale {divisor}; change data.patch_size.")
@@ -139,9 +147,13 @@ class CropAugmentDegrade(grain.transforms.RandomMap):
         if self.skip_small_images and min(image.shape[:2]) < self.patch_size:
             return None
         hr = random_crop(image, self.patch_size, rng, description=element.get("description", "an image"))
-        if self.augment:
+        if self.augment and self.degradation is None:
+            hr = hr[:, ::-1] if rng.integers(0, 2) else hr
+        elif self.augment:
             hr = random_flip_rotate(hr, rng)
         hr = np.ascontiguousarray(hr)
+        if self.degradation is None:
+            return {"target": hr.astype(np.float32) / np.float32(255.0)}
         prepare = getattr(self.degradation, "prepare", None)
         if prepare is not None:
             hr = np.ascontiguousarray(prepare(hr))

@@ -14,8 +14,10 @@ def _methods():
     from jaxrestore.methods.constrained import ConstrainedMethod
     from jaxrestore.methods.esrgan import EsrganMethod
     from jaxrestore.methods.joint import JointMethod
+    from jaxrestore.methods.unconditional import UnconditionalGanMethod
 
-    return {"joint": JointMethod, "constrained": ConstrainedMethod, "esrgan": EsrganMethod}
+    return {"joint": JointMethod, "constrained": ConstrainedMethod, "esrgan": EsrganMethod,
+            "unconditional_gan": UnconditionalGanMethod}
 
 
 def build_method(config):
