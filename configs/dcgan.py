@@ -4,15 +4,16 @@ DCGAN-tensorflow that 002_*'s released code used, trained by the one training lo
 Launch:  python -m jaxrestore.main --config=configs/dcgan.py --workdir=runs/dcgan
 Offline: python -m jaxrestore.main --config=configs/dcgan.py:quick --workdir=runs/dcgan_quick
 Faces:   python -m jaxrestore.main --config=configs/dcgan.py:quick --workdir=runs/dcgan_faces \\
-             --config.data.train=folder:../shared/data/CelebA64
+             "--config.data.train=folder:../shared/data/CelebA64[:18000]"
 
 G: z(100) -> 4x4x512 -> four 5x5 stride-2 transposed convolutions to 64x64x3 (BN, ReLU,
 tanh at the end); D: four 5x5 stride-2 convolutions (leaky ReLU 0.2, BN from the second)
 and one logit (jaxrestore/models/dcgan.py). z ~ U(-1, 1); the standard GAN loss
 (002_* eq. 2) with G on -log D(G(z)); Adam 2e-4, beta1 0.5; batch 64; 64x64 images with
 random horizontal flips (``data.augment``). 002_* trains 25 epochs on CelebA (202,599
-images: 79,150 steps of 64). Data: the folder of 19,000 64x64 CelebA crops in
-``../shared/data/CelebA64`` by default (CelebA itself is not downloadable offline). Those
+images: 79,150 steps of 64). Data: the first 18,000 (by file name) of the 19,000 64x64
+CelebA crops in ``../shared/data/CelebA64`` by default, so that ``[18000:]`` stays held out
+for the restoration experiments (CelebA itself is not downloadable offline). Those
 files are tight face crops resized to 64x64, not the DCGAN recipe's 108-pixel centre crop of
 the aligned images (see their README): faces fill more of the frame than in 002_*.
 There is no held-out PSNR for a prior: evaluation writes a grid of samples from fixed
@@ -49,7 +50,7 @@ def get_config(arg: str | None = None):
     c.train.checkpoint_every = 2_000
     c.train.eval_every = 2_000
     c.train.grid_images = 8  # an 8x8 grid of samples
-    c.data.train = "folder:../shared/data/CelebA64"
+    c.data.train = "folder:../shared/data/CelebA64[:18000]"  # [18000:] is held out
     c.data.patch_size = 64
     c.data.augment = True  # horizontal flips
     c.data.skip_small_images = False

@@ -106,3 +106,20 @@ def test_missing_or_empty_folder_raises_data_error(tmp_path):
         parse_sources(f"folder:{tmp_path / 'nope'}")
     with pytest.raises(DataError, match="holds no images"):
         ImageFolderSource(tmp_path)
+
+
+def test_folder_slices_split_the_sorted_images(tmp_path):
+    from jaxrestore.data.sources import parse_source
+    from jaxrestore.imaging.io import write_image
+
+    for i in range(5):
+        write_image(tmp_path / f"{i:03d}.png", np.full((4, 4, 3), i * 10, np.uint8))
+    train = parse_source(f"folder:{tmp_path}[:3]")
+    held_out = parse_source(f"folder:{tmp_path}[3:]")
+    assert [train.name(i) for i in range(len(train))] == ["000", "001", "002"]
+    assert [held_out.name(i) for i in range(len(held_out))] == ["003", "004"]
+    assert int(held_out[1][0, 0, 0]) == 40 and len(parse_source(f"folder:{tmp_path}[-2:]")) == 2
+    with pytest.raises(ConfigError, match="holds no image"):
+        parse_source(f"folder:{tmp_path}[5:]")
+    with pytest.raises(ConfigError, match="bad image slice"):
+        parse_source(f"folder:{tmp_path}[a:b]")

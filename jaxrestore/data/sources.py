@@ -10,7 +10,9 @@ Sources are chosen in the config by a spec string; several are separated by comm
 
 * ``folder:/data/DIV2K_train_HR`` — the images directly inside a folder, read by
   :func:`jaxrestore.imaging.io.read_image` (grey, alpha, 16-bit and palette images
-  become 8-bit RGB by that module's documented rule).
+  become 8-bit RGB by that module's documented rule). ``folder:PATH[start:stop]``
+  keeps a slice of the images sorted by file name (Python slice rules), e.g.
+  ``folder:../shared/data/CelebA64[:18000]`` to train and ``[18000:]`` to hold out.
 * ``tfds:<name>[:<version>][:<split>]`` — e.g. ``tfds:coco/2017:train``,
   ``tfds:imagenet2012:5.1.0:train``, ``tfds:coco/2017:validation[:500]``; the split
   defaults to ``train``. Read with ``tfds.data_source``, which needs the dataset
@@ -63,11 +65,18 @@ def _as_rgb(image: np.ndarray) -> np.ndarray:
 
 
 class ImageFolderSource:
-    """The images directly inside ``path`` (sorted by file name), as uint8 RGB."""
+    """The images directly inside ``path`` (sorted by file name), as uint8 RGB; ``select``
+    (a ``slice``) keeps a part of that sorted list, e.g. a training and a held-out split."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, select: slice | None = None):
         self.path = path
         self._paths = list_images(path)
+        if select is not None:
+            total = len(self._paths)
+            self._paths = self._paths[select]
+            if not self._paths:
+                raise ConfigError(f"the slice [{select.start or ''}:{select.stop or ''}] of {str(path)!r} holds "
+                                  f"no image (the folder has {total}); fix the slice.")
 
     def __len__(self) -> int:
         return len(self._paths)
@@ -256,13 +265,29 @@ def parse_source(item: str, *, tfds_data_dir: str = "") -> ImageSource:
     if kind == "folder":
         if not rest:
             raise ConfigError(f"data source {item!r} names no folder; write folder:/path/to/images.")
-        return ImageFolderSource(os.path.expanduser(rest))
+        path, select = _folder_slice(rest, item)
+        return ImageFolderSource(os.path.expanduser(path), select)
     if kind == "tfds":
         match = _TFDS_SPEC.match(rest)
         if not rest or match is None:
             raise ConfigError(f"data source {item!r} names no dataset; write tfds:<name>[:<split>].")
         return TfdsSource(match["name"], match["split"] or "train", tfds_data_dir or None)
     return _parse_procedural(rest, item)
+
+
+_SLICE = re.compile(r"^(?P<path>.*)\[(?P<start>-?\d*):(?P<stop>-?\d*)\]$")
+
+
+def _folder_slice(rest: str, item: str) -> tuple[str, slice | None]:
+    """``PATH[start:stop]`` -> (PATH, slice) over the folder's sorted images; plain PATH -> None."""
+    match = _SLICE.match(rest)
+    if match is None:
+        if rest.endswith("]") and "[" in rest:
+            raise ConfigError(f"bad image slice in {item!r}; write folder:PATH[start:stop] with integers, "
+                              "e.g. folder:../shared/data/CelebA64[:18000].")
+        return rest, None
+    to_int = lambda v: int(v) if v else None  # noqa: E731
+    return match["path"], slice(to_int(match["start"]), to_int(match["stop"]))
 
 
 def parse_sources(spec: str, *, tfds_data_dir: str = "") -> list[ImageSource]:
