@@ -75,18 +75,18 @@ class Operator(struct.PyTreeNode):
         check_shape(y, self.output_shape, operator=f"{self.name}.AT", what="an observation")
         return self._adjoint(y)
 
-    def pinv(self, y):
-        """``A^+ y``, the minimum-norm least-squares solution of ``A x = y``."""
-        return self.pinv_solve(y)[0]
+    def pinv(self, y, *, tol: float = 1e-6, maxiter: int = 500):
+        """``A^+ y``, the minimum-norm least-squares solution of ``A x = y`` (``tol`` and
+        ``maxiter`` apply where it is computed by conjugate gradients)."""
+        self._require_linear("a pseudo-inverse")
+        check_shape(y, self.output_shape, operator=f"{self.name}.pinv", what="an observation")
+        x = self._pinv_closed_form(y)
+        return self._pinv_cg(y, tol=tol, maxiter=maxiter) if x is None else x
 
     def pinv_solve(self, y, *, tol: float = 1e-6, maxiter: int = 500):
         """``(A^+ y, residual)`` with the residual ``|A^T (A x - y)| / |A^T y|`` per image,
         for closed forms and conjugate gradients alike."""
-        self._require_linear("a pseudo-inverse")
-        check_shape(y, self.output_shape, operator=f"{self.name}.pinv", what="an observation")
-        x = self._pinv_closed_form(y)
-        if x is None:
-            x = self._pinv_cg(y, tol=tol, maxiter=maxiter)
+        x = self.pinv(y, tol=tol, maxiter=maxiter)
         return x, _relative(self._adjoint(self._apply(x) - y), self._adjoint(y))
 
     # --- for subclasses -------------------------------------------------------------
@@ -226,13 +226,11 @@ def weighted_mask(mask, size: int = 15) -> np.ndarray:
     return (mask * box / size ** 2).astype(np.float32)
 
 
-class Greyscale(Operator):
-    """``A x = sum_c w_c x_c``: RGB HxWx3 to grey HxWx1 (002_*'s colourisation, as the released
-    code with tf.image.rgb_to_grayscale's weights 0.2989 / 0.5870 / 0.1140)."""
+class _RgbToOneChannel(Operator):
+    """Shapes of an operator from an HxWx3 colour image to an HxWx1 channel."""
 
     height: int = struct.field(pytree_node=False)
     width: int = struct.field(pytree_node=False)
-    weights: tuple[float, float, float] = struct.field(pytree_node=False, default=GREY_WEIGHTS)
 
     @property
     def input_shape(self):
@@ -241,6 +239,13 @@ class Greyscale(Operator):
     @property
     def output_shape(self):
         return (self.height, self.width, 1)
+
+
+class Greyscale(_RgbToOneChannel):
+    """``A x = sum_c w_c x_c``: RGB HxWx3 to grey HxWx1 (002_*'s colourisation, as the released
+    code with tf.image.rgb_to_grayscale's weights 0.2989 / 0.5870 / 0.1140)."""
+
+    weights: tuple[float, float, float] = struct.field(pytree_node=False, default=GREY_WEIGHTS)
 
     def _w(self, dtype):
         return jnp.asarray(self.weights, dtype)
@@ -256,21 +261,11 @@ class Greyscale(Operator):
         return y * w / jnp.sum(w * w)
 
 
-class HSVValue(Operator):
+class HSVValue(_RgbToOneChannel):
     """``A x = max_c x_c``, the V of HSV (002_*'s text describes colourisation on V). Not
     linear: no adjoint, no pseudo-inverse; latent search differentiates through it."""
 
-    height: int = struct.field(pytree_node=False)
-    width: int = struct.field(pytree_node=False)
     linear = False
-
-    @property
-    def input_shape(self):
-        return (self.height, self.width, 3)
-
-    @property
-    def output_shape(self):
-        return (self.height, self.width, 1)
 
     def _apply(self, x):
         return jnp.max(x, axis=-1, keepdims=True)
