@@ -3,9 +3,12 @@
     python -m jaxrestore.main --config=configs/srgan.py:quick --workdir=runs/srgan_quick
     python -m jaxrestore.main --config=configs/srgan.py --workdir=runs/srgan \\
         --config.init_from=runs/srresnet --config.train.batch_size=32
+    python -m jaxrestore.main --config=configs/gan_prior.py:task=inpaint \\
+        --config.prior=runs/dcgan --workdir=runs/inpaint
 
 ``--config.a.b=value`` overrides any field; a workdir that already holds a
-checkpoint is resumed. Runs on one or many hosts (Cloud TPU VMs: start the same
+checkpoint is resumed. A GAN-prior config (``method = "gan_prior"``) trains nothing: it
+restores a test set with a trained prior (jaxrestore/inverse/experiment.py). Runs on one or many hosts (Cloud TPU VMs: start the same
 command on every host; ``jax.distributed`` is initialised from the environment).
 """
 
@@ -37,10 +40,24 @@ def _main(argv) -> None:
         jax.distributed.initialize()
     logging.info("JAX process %d/%d, devices: %s", jax.process_index(), jax.process_count(),
                  jax.devices())
+    if FLAGS.config.get("method") in EXPERIMENTS:  # restoration with a trained prior, no training
+        run, line = EXPERIMENTS[FLAGS.config.method]()
+        print(line(run(FLAGS.config, FLAGS.workdir), FLAGS.workdir))
+        return
     from jaxrestore.train import train_and_evaluate
 
     metrics = train_and_evaluate(FLAGS.config, FLAGS.workdir)
     print(final_line(metrics, FLAGS.workdir))
+
+
+def _gan_prior():
+    from jaxrestore.inverse import experiment
+
+    return experiment.run_gan_prior, experiment.final_line
+
+
+# Methods that run an experiment with trained models instead of training one: name -> (run, final line).
+EXPERIMENTS = {"gan_prior": _gan_prior}
 
 
 def final_line(metrics: dict, workdir: str) -> str:

@@ -111,11 +111,19 @@ def map_search(generator_fn: Callable, g_params, discriminator_fn: Callable | No
     """MAP estimates for a batch of observations ``y`` (N, *operator.output_shape), in
     [-1, 1]; ``operator`` is one operator for all images, or with ``per_image_operator`` a
     batch of operators (leaves with a leading N axis, e.g. stacked masks). ``key`` seeds
-    z's initialisation (image i, restart r get their own keys split from it)."""
+    z's initialisation (image i, restart r get their own keys split from it); a batch of N
+    typed keys (``jax.random.key``) gives each image its own, so an image's result does not
+    depend on which other images share its batch."""
     options.check()
     if options.prior != "none" and discriminator_fn is None:
         raise ConfigError(f"prior {options.prior!r} needs a discriminator; pass one or use prior='none'.")
-    keys = jax.random.split(key, y.shape[0])
+    if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) and key.ndim == 1:
+        if key.shape[0] != y.shape[0]:
+            raise ConfigError(f"map_search got {key.shape[0]} keys for {y.shape[0]} observations; pass one "
+                              "key, or one per observation.")
+        keys = key
+    else:
+        keys = jax.random.split(key, y.shape[0])
     solve = jax.vmap(lambda op, yy, k: _solve_image(generator_fn, g_params, discriminator_fn, d_params,
                                                      op, yy, k, options),
                      in_axes=(0 if per_image_operator else None, 0, 0))
