@@ -8,7 +8,8 @@ they ask the task object for what depends on it:
 - ``train_dataset(data_cfg, batch_size=, seed=)``: the grain dataset of training examples;
 - ``baseline()``: the classical baseline restorer, its metric prefix and the grid's name;
 - ``options``: the protocol options that evaluation and grids take (``scale=`` / ``quality=``);
-- ``fid_pairs(images)``: the clean targets and degraded inputs FID is computed on;
+- ``fid_sets(images, evaluator, seed=)``: the reference images FID is computed against and
+  a function of the generator's variables that makes the images to compare with them;
 - ``restorer(generator, variables, source=)``: a restorer of this task's inputs.
 
 A new task is a new class in :data:`TASKS`.
@@ -17,6 +18,8 @@ A new task is a new class in :data:`TASKS`.
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from jaxrestore.errors import ConfigError
 
@@ -50,6 +53,18 @@ class Task:
 
     def fid_pairs(self, images) -> tuple[list, list]:
         raise NotImplementedError
+
+    def fid_sets(self, images, evaluator, *, seed: int):
+        """``(clean, produce)``: the clean targets, and ``produce(variables)`` = the restorer's
+        outputs on their degraded versions (000_* Figure 4)."""
+        clean, degraded = self.fid_pairs(images)
+        restorer = evaluator.restorer
+
+        def produce(variables):
+            restorer.variables = variables
+            return [restorer(d) for d in degraded]
+
+        return clean, produce
 
     # Shared ------------------------------------------------------------------------
     def train_dataset(self, data_cfg, *, batch_size: int, seed: int):
@@ -149,8 +164,6 @@ class Generation(Task):
         if patch % 16 or patch < 16:
             raise ConfigError(f"data.patch_size={patch} is the prior's image size and must be a multiple of "
                               "16 (the DCGAN doubles 4x4 four times); use 64 as 002_*.")
-        if config.eval.get("fid_every_steps", 0) > 0:
-            raise ConfigError("FID of a prior's samples is not implemented yet; set eval.fid_every_steps=0.")
 
     def example_shapes(self, patch):
         return {"target": (patch, patch, 3)}
@@ -158,8 +171,14 @@ class Generation(Task):
     def baseline(self):
         return None, "", "eval/samples"
 
-    def fid_pairs(self, images):
-        raise ConfigError("a GAN prior has no degraded inputs to compute FID on.")
+    def fid_sets(self, images, evaluator, *, seed: int):
+        """FID between the ``eval.fid_data`` images and as many samples of G (inference mode)
+        from fixed latents ``z ~ U(-1, 1)`` (seeded by ``seed + 11``)."""
+        import jax
+
+        clean = [np.asarray(im, np.uint8) for im in images]
+        z = evaluator.latents(jax.random.key(seed + 11), len(clean))
+        return clean, lambda variables: list(evaluator.sample_uint8(variables, z))
 
     def restorer(self, generator, variables, *, source=None):
         raise ConfigError("a GAN prior restores nothing by itself: it generates images from latents; use it "
@@ -173,30 +192,45 @@ class SampleGrid:
     """Evaluation of a GAN prior: G (inference mode, running BatchNorm statistics) on
     ``train.grid_images`` x ``train.grid_images`` fixed latents (seeded by ``config.seed``),
     written to ``samples/grid_<step>.png`` and TensorBoard; returns no metrics (a prior has
-    no held-out PSNR, so no ``best/`` checkpoint)."""
+    no held-out PSNR, so no ``best/`` checkpoint). FID of its samples: ``eval.fid_every_steps``
+    (:meth:`Generation.fid_sets`)."""
 
     restorer = None
+    chunk = 50  # samples per call of G
 
     def __init__(self, config, method, workdir):
         import jax
 
-        from jaxrestore.methods.unconditional import uniform_latents
-
         self.method, self.workdir = method, workdir
         self.side = max(1, int(config.train.grid_images))
-        self.z = uniform_latents(jax.random.key(config.seed + 7), self.side ** 2, method.z_dim)
+        self.z = self.latents(jax.random.key(config.seed + 7), self.side ** 2)
         self._apply = jax.jit(lambda v, z: method.generator.apply(v, z, train=False))
+
+    def latents(self, key, n: int):
+        from jaxrestore.methods.unconditional import uniform_latents
+
+        return uniform_latents(key, n, self.method.z_dim)
+
+    def sample_uint8(self, variables, z) -> np.ndarray:
+        """G(z) as uint8 NHWC images, in calls of at most ``chunk`` latents (the last padded, so
+        G compiles once)."""
+        out = []
+        for start in range(0, z.shape[0], self.chunk):
+            part = z[start:start + self.chunk]
+            if start and part.shape[0] < self.chunk:
+                part = np.concatenate([part, np.zeros((self.chunk - part.shape[0], part.shape[1]), part.dtype)])
+            out.append(np.asarray(self._apply(variables, part))[:z.shape[0] - start])
+        images = np.concatenate(out)
+        return np.round(np.clip((images + 1.0) * 127.5, 0, 255)).astype(np.uint8)
 
     def __call__(self, state, step: int, writer) -> dict:
         import jax
-        import numpy as np
 
         from jaxrestore import checkpoints
         from jaxrestore.imaging.io import write_image
 
         variables = checkpoints.network_variables(self.method.generator_variables(state))
-        images = np.asarray(self._apply(variables, self.z))
-        images = np.round(np.clip((images + 1.0) * 127.5, 0, 255)).astype(np.uint8)
+        images = self.sample_uint8(variables, self.z)
         n, h, w, c = images.shape
         grid = images.reshape(self.side, self.side, h, w, c).transpose(0, 2, 1, 3, 4).reshape(self.side * h,
                                                                                           self.side * w, c)

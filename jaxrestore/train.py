@@ -222,7 +222,8 @@ class Evaluator:
 
 
 class FidTracker:
-    """FID between the clean and the restored ``eval.fid_data`` images (000_* Figure 4).
+    """FID between the clean and the restored ``eval.fid_data`` images (000_* Figure 4), or
+    for a GAN prior between those images and as many samples (the task's ``fid_sets``).
 
     The clean images are the task's targets (the luma for JPEG, the modcropped HR
     for SR) and the restored ones the model's outputs on their degraded versions;
@@ -232,14 +233,14 @@ class FidTracker:
     ``python -m jaxrestore.plot fid`` draws.
     """
 
-    def __init__(self, config, method, restorer, workdir: Path):
+    def __init__(self, config, method, evaluator, workdir: Path):
         from jaxrestore.metrics.fid import InceptionFeatures, feature_statistics
 
         eval_cfg = config.eval
         self.every = int(eval_cfg.get("fid_every_steps", 0))
         if self.every <= 0:
             return
-        self.method, self.restorer, self.workdir = method, restorer, workdir
+        self.method, self.workdir = method, workdir
         self.steps_per_epoch = config.data.epoch_images / config.train.batch_size
         if eval_cfg.fid_weights:
             weights = eval_cfg.fid_weights
@@ -254,15 +255,14 @@ class FidTracker:
         if len(images) < 2:
             raise ConfigError(f"eval.fid_data={eval_cfg.fid_data!r} holds {len(images)} image(s); FID needs "
                               "at least 2 (and thousands for a meaningful value).")
-        clean, self.degraded = build_task(config.task).fid_pairs(list(images.values()))
+        clean, self.produce = build_task(config.task).fid_sets(list(images.values()), evaluator, seed=config.seed)
         logging.info("FID: reference statistics of %d clean images.", len(clean))
         self.reference = feature_statistics(self.extractor(clean))
 
     def __call__(self, state, step: int, writer) -> float:
         from jaxrestore.metrics.fid import append_fid_record, feature_statistics, frechet_distance
 
-        self.restorer.variables = checkpoints.network_variables(self.method.generator_variables(state))
-        restored = [self.restorer(d) for d in self.degraded]
+        restored = self.produce(checkpoints.network_variables(self.method.generator_variables(state)))
         fid = frechet_distance(*self.reference, *feature_statistics(self.extractor(restored)))
         epoch = step / self.steps_per_epoch
         writer.write_scalars(step, {"eval/fid": fid})
@@ -288,7 +288,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         config.data, batch_size=parallel.per_process_batch_size(train_cfg.batch_size), seed=config.data.seed)
     data_iterator = iter(dataset)
     evaluator = build_task(config.task).evaluator(config, method, workdir)
-    fid_tracker = FidTracker(config, method, evaluator.restorer, workdir)
+    fid_tracker = FidTracker(config, method, evaluator, workdir)
 
     key = jax.random.key(config.seed)
     init_key, step_key = jax.random.split(key)

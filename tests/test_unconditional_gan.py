@@ -105,8 +105,6 @@ def test_prior_config_errors_are_one_line():
 
     with pytest.raises(ConfigError, match="multiple of 16"):
         check_config(prior_config(**{"data.patch_size": 24}))
-    with pytest.raises(ConfigError, match="FID of a prior"):
-        check_config(prior_config(**{"eval.fid_every_steps": 10}))
     with pytest.raises(ConfigError, match="restores nothing"):
         from jaxrestore.tasks import build_task
 
@@ -126,3 +124,36 @@ def test_procedural_faces_are_deterministic_and_symmetric_in_layout():
     mirror = np.mean([np.abs(x.astype(float) - x[:, ::-1]).mean() for x in images])
     other = np.mean([np.abs(images[i].astype(float) - images[(i + 1) % 4]).mean() for i in range(4)])
     assert mirror < 0.5 * other
+
+
+def test_fid_of_the_prior_samples_equals_a_recomputation_from_the_checkpoint(tmp_path):
+    """eval.fid_every_steps on a prior: FID between eval.fid_data and as many samples of G
+    from fixed latents; recomputed here from the saved generator with SciPy's sqrtm."""
+    import scipy.linalg
+
+    from jaxrestore.checkpoints import load_generator_variables, network_variables
+    from jaxrestore.data.pipeline import make_eval_images
+    from jaxrestore.metrics.fid import InceptionFeatures, read_fid_records
+    from jaxrestore.models.dcgan import DCGANGenerator
+    from jaxrestore.train import train_and_evaluate
+    from jaxrestore.weights.inception import random_inception_variables
+
+    fid_data = "procedural:faces:count=3:size=16:seed=42"
+    config = prior_config(**{"train.num_steps": 2, "train.eval_every": 2, "train.checkpoint_every": 2,
+                             "eval.fid_every_steps": 2, "eval.fid_data": fid_data,
+                             "eval.fid_random_init": True, "data.epoch_images": 16})
+    train_and_evaluate(config, str(tmp_path))
+    records = read_fid_records(tmp_path)
+    assert [r["step"] for r in records] == [2] and records[0]["epoch"] == pytest.approx(2 * 4 / 16)
+    variables, _, _ = load_generator_variables(tmp_path, which="latest")
+    g = DCGANGenerator(z_dim=16, features=8, size=16)
+    z = jax.random.uniform(jax.random.key(config.seed + 11), (3, 16), minval=-1.0, maxval=1.0)
+    samples = np.asarray(g.apply(network_variables(variables), z, train=False), np.float64)
+    samples = np.round(np.clip((samples + 1.0) * 127.5, 0, 255)).astype(np.uint8)
+    clean = list(make_eval_images(fid_data).values())
+    extractor = InceptionFeatures(random_inception_variables(jax.random.key(config.seed + 2)), batch_size=3)
+    a, b = extractor(clean), extractor(list(samples))
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    expected = float(np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(s1) + np.trace(s2)
+                     - 2 * np.trace(scipy.linalg.sqrtm(s1 @ s2).real))
+    assert records[0]["fid"] == pytest.approx(expected, rel=1e-3, abs=1e-3)
