@@ -29,15 +29,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from absl import app, flags
 
 from jaxrestore.atomic import atomic_open
 from jaxrestore.errors import CheckpointError, ConfigError, run_cli
-from jaxrestore.evaluation import BicubicRestorer, JpegRestorer, evaluate_folders
+from jaxrestore.evaluation import evaluate_folders
 from jaxrestore.imaging.io import list_images
+from jaxrestore.tasks import TASKS, evaluation_task
 
 FLAGS = flags.FLAGS
 
@@ -55,15 +56,8 @@ flags.DEFINE_multi_string("data", [], "Folder of HR images; repeat for several f
 flags.DEFINE_string("output", None, "JSON file for the results; a CSV with the same stem is written beside it.")
 flags.DEFINE_bool("progress", True, "Print a line per image while evaluating.")
 
-# Per task: its option flag and the baselines it offers (name -> factory taking the option).
-SR_BASELINES: dict[str, Callable[[int], object]] = {
-    "bicubic": lambda scale: BicubicRestorer(scale, luma_reference=True),
-    "bicubic_rgb": lambda scale: BicubicRestorer(scale, luma_reference=False),
-}
-JPEG_BASELINES: dict[str, Callable[[int], object]] = {"jpeg": JpegRestorer}
-TASKS = {"sr": SR_BASELINES, "jpeg": JPEG_BASELINES}
-TASK_OPTION = {"sr": "scale", "jpeg": "quality"}
-TASK_NAMES = {"sr": "super-resolution", "jpeg": "JPEG artifact removal"}
+# Each task's option flag, baselines and wording come from its object in jaxrestore.tasks.
+OPTION_FLAGS = ("scale", "quality")
 
 COLUMNS = ("folder", "images", "psnr_y", "psnr_y_std", "ssim_y", "l1_y")
 FIGURES = COLUMNS[2:]  # the per-folder numbers, in JSON and CSV order
@@ -74,28 +68,28 @@ def _restorer(task: str, baseline: str | None, checkpoint: str | None, option: i
     """The restorer to score; ``option`` is the task's --scale or --quality (None if not given)."""
     if (baseline is None) == (checkpoint is None):
         raise ConfigError("pass exactly one of --baseline or --checkpoint to say what to evaluate.")
-    name = TASK_OPTION[task]
+    protocol = evaluation_task(task)
+    name = protocol.option
     if baseline is not None:
-        baselines = TASKS[task]
+        baselines = protocol.cli_baselines()
         if baseline not in baselines:
             raise ConfigError(f"unknown --baseline={baseline!r} for --task={task}; choose one of {', '.join(baselines)}.")
         if option is None:
-            example = "--scale=4" if task == "sr" else "--quality=10"
-            raise ConfigError(f"--baseline={baseline} needs --{name}; pass e.g. {example}.")
+            raise ConfigError(f"--baseline={baseline} needs --{name}; pass e.g. --{name}={protocol.option_example}.")
         return baselines[baseline](option)
     from jaxrestore.inference import load_restorer  # heavy: only when a checkpoint is scored
 
     restorer = load_restorer(checkpoint, which=FLAGS.which, ema=FLAGS.ema)
     own_task = getattr(restorer, "task", task)
     if own_task != task:
+        own_label = TASKS[own_task].label if own_task in TASKS else own_task
         raise CheckpointError(
-            f"checkpoint {checkpoint!r} was trained for {TASK_NAMES.get(own_task, own_task)} (task {own_task!r}), "
-            f"not {TASK_NAMES[task]}; pass --task={own_task}.")
+            f"checkpoint {checkpoint!r} was trained for {own_label} (task {own_task!r}), "
+            f"not {protocol.label}; pass --task={own_task}.")
     own = getattr(restorer, name)
     if option is not None and option != own:
-        what = "upscales by" if task == "sr" else "was trained for JPEG quality"
-        raise CheckpointError(
-            f"checkpoint {checkpoint!r} {what} {own} but --{name}={option}; drop --{name} or pass --{name}={own}.")
+        raise CheckpointError(f"checkpoint {checkpoint!r} {protocol.option_phrase} {own} but --{name}={option}; "
+                              f"drop --{name} or pass --{name}={own}.")
     return restorer
 
 
@@ -152,11 +146,11 @@ def run(
     progress: bool = True,
 ) -> dict[str, dict]:
     """Everything the command does, as a function: returns the per-folder summary."""
-    if task not in TASKS:
-        raise ConfigError(f"unknown --task={task!r}; choose one of {', '.join(TASKS)}.")
-    other = {"sr": ("quality", quality), "jpeg": ("scale", scale)}[task]
-    if other[1] is not None:
-        raise ConfigError(f"--{other[0]} does not apply to --task={task}; pass --{TASK_OPTION[task]} instead.")
+    protocol = evaluation_task(task)
+    given = {"scale": scale, "quality": quality}
+    for flag in OPTION_FLAGS:
+        if flag != protocol.option and given[flag] is not None:
+            raise ConfigError(f"--{flag} does not apply to --task={task}; pass --{protocol.option} instead.")
     if (baseline is None) == (checkpoint is None):
         raise ConfigError("pass exactly one of --baseline or --checkpoint to say what to evaluate.")
     if not data:
@@ -164,7 +158,7 @@ def run(
     outputs = _output_paths(output)
     for folder in data:
         list_images(folder)  # a wrong path fails before a model is loaded
-    restorer = _restorer(task, baseline, checkpoint, scale if task == "sr" else quality)
+    restorer = _restorer(task, baseline, checkpoint, given[protocol.option])
     if baseline is not None:
         source = {"baseline": baseline}
     else:

@@ -89,9 +89,9 @@ from jaxrestore.metrics import psnr, ssim
 class Restorer(Protocol):
     """What a model or a baseline offers to the evaluation."""
 
-    task: str  # "sr" or "jpeg"
-    scale: int  # task "sr"
-    quality: int  # task "jpeg"
+    task: str  # the name of its task in jaxrestore.tasks (whose protocol scores it)
+    scale: int  # super-resolution
+    quality: int  # JPEG artifact removal
 
     def __call__(self, degraded: np.ndarray) -> np.ndarray:
         """uint8 HxWxC (C is 1 or 3) -> uint8 restored image with the same C."""
@@ -244,31 +244,18 @@ def _restore_and_score(restorer: Restorer, hr: np.ndarray, *, scale: int) -> dic
     return luma_scores(*_sr_lumas(hr, restored), scale=scale)
 
 
-TASKS = ("sr", "jpeg")
-
-
 def _scorer(restorer: Restorer, *, task: str, scale: int | None, quality: int | None):
-    """Checks that ``restorer`` does ``task`` with these options; returns ``hr -> {"psnr_y", "ssim_y", "l1_y"}``."""
-    if task not in TASKS:
-        raise ConfigError(f"unknown task {task!r}; use one of {', '.join(TASKS)}.")
-    own_task = getattr(restorer, "task", "sr")
+    """Checks that ``restorer`` does ``task`` with these options; returns ``hr -> {"psnr_y", "ssim_y", "l1_y"}``
+    (the protocol is the task object's, :mod:`jaxrestore.tasks`)."""
+    from jaxrestore.tasks import TASKS, evaluation_task
+
+    protocol = evaluation_task(task)
+    own_task = getattr(restorer, "task", task)
     if own_task != task:
-        names = {"sr": "super-resolution", "jpeg": "JPEG artifact removal"}
-        raise ConfigError(f"this restorer does {names.get(own_task, own_task)} (task {own_task!r}), not "
-                          f"{names[task]}; evaluate it with --task={own_task}.")
-    if task == "sr":
-        scale = _check_scale(getattr(restorer, "scale", None) if scale is None else scale)
-        own = getattr(restorer, "scale", scale)
-        if own != scale:
-            raise ConfigError(f"the restorer upscales by {own} but the evaluation asks for scale {scale}; "
-                              f"pass --scale={own}.")
-        return lambda hr: _restore_and_score(restorer, hr, scale=scale)
-    quality = check_quality(getattr(restorer, "quality", None) if quality is None else quality)
-    own = getattr(restorer, "quality", quality)
-    if own != quality:
-        raise ConfigError(f"the restorer was trained for JPEG quality {own} but the evaluation asks for "
-                          f"quality {quality}; pass --quality={own} (one network per quality factor).")
-    return lambda image: _restore_and_score_jpeg(restorer, image, quality=quality)
+        own_label = TASKS[own_task].label if own_task in TASKS else own_task
+        raise ConfigError(f"this restorer does {own_label} (task {own_task!r}), not "
+                          f"{protocol.label}; evaluate it with --task={own_task}.")
+    return protocol.scorer(restorer, {"scale": scale, "quality": quality}[protocol.option])
 
 
 def _evaluate_stream(score, items: Iterable[tuple[str, np.ndarray]], *, total: int,

@@ -27,6 +27,32 @@ from jaxrestore.errors import ConfigError
 class Task:
     name = ""
     description = ""
+    augmentation = "dihedral"  # what data.augment applies (jaxrestore.data.transforms.AUGMENTATIONS)
+    # The evaluation protocol (tasks with held-out PSNR/SSIM; ``evaluate --task=NAME``):
+    label = ""  # what the task is called in messages, e.g. "super-resolution"
+    option = ""  # its one protocol option ("scale" / "quality"), a flag of jaxrestore.evaluate
+    option_example = 0
+    option_phrase = ""  # "<checkpoint> {option_phrase} {value}"
+
+    @classmethod
+    def evaluable(cls) -> bool:
+        return bool(cls.option)
+
+    @classmethod
+    def cli_baselines(cls) -> dict:
+        """Classical baselines ``evaluate --baseline=NAME`` offers: name -> factory(option value)."""
+        return {}
+
+    @classmethod
+    def scorer(cls, restorer, value):
+        """``clean image -> {"psnr_y", "ssim_y", "l1_y"}`` under this task's protocol, for a
+        restorer of this task; ``value`` is the protocol option (None: the restorer's own)."""
+        raise NotImplementedError
+
+    @classmethod
+    def grid_panels(cls, image, restorer, baseline, value, size: int) -> list:
+        """The panels of one grid row (uint8 RGB crops of about ``size`` pixels)."""
+        raise NotImplementedError
 
     def __init__(self, task_cfg):
         self.cfg = task_cfg
@@ -70,7 +96,8 @@ class Task:
     def train_dataset(self, data_cfg, *, batch_size: int, seed: int):
         from jaxrestore.data.pipeline import make_train_dataset
 
-        return make_train_dataset(data_cfg, task=self.name, batch_size=batch_size, seed=seed, **self.options)
+        return make_train_dataset(data_cfg, task=self.name, batch_size=batch_size, seed=seed,
+                                  augmentation=self.augmentation, **self.options)
 
     def restorer(self, generator, variables, *, source: dict | None = None):
         from jaxrestore.inference import ModelRestorer
@@ -86,6 +113,38 @@ class Task:
 
 class SuperResolution(Task):
     name, description = "sr", "super-resolution (config.task.scale)"
+    label, option, option_example, option_phrase = "super-resolution", "scale", 4, "upscales by"
+
+    @classmethod
+    def cli_baselines(cls):
+        from jaxrestore.evaluation import BicubicRestorer
+
+        return {"bicubic": lambda scale: BicubicRestorer(scale, luma_reference=True),
+                "bicubic_rgb": lambda scale: BicubicRestorer(scale, luma_reference=False)}
+
+    @classmethod
+    def scorer(cls, restorer, value):
+        from jaxrestore.evaluation import _check_scale, _restore_and_score
+
+        scale = _check_scale(getattr(restorer, "scale", None) if value is None else value)
+        own = getattr(restorer, "scale", scale)
+        if own != scale:
+            raise ConfigError(f"the restorer upscales by {own} but the evaluation asks for scale {scale}; "
+                              f"pass --scale={own}.")
+        return lambda hr: _restore_and_score(restorer, hr, scale=scale)
+
+    @classmethod
+    def grid_panels(cls, image, restorer, baseline, value, size):
+        """LR (nearest) | bicubic | output | HR."""
+        from jaxrestore.evaluation import degrade_sr
+        from jaxrestore.summaries import centre_crop, rgb
+
+        hr = rgb(image)
+        side = min(size, hr.shape[0], hr.shape[1]) // value * value
+        hr = centre_crop(hr, side)
+        lr = degrade_sr(hr, scale=value)
+        nearest = np.repeat(np.repeat(lr, value, axis=0), value, axis=1)
+        return [nearest, baseline(lr), restorer(lr), hr]
 
     @property
     def options(self):
@@ -119,6 +178,37 @@ class SuperResolution(Task):
 
 class JpegArtifacts(Task):
     name, description = "jpeg", "JPEG artifact removal on the luma (config.task.quality)"
+    label, option, option_example = "JPEG artifact removal", "quality", 10
+    option_phrase = "was trained for JPEG quality"
+
+    @classmethod
+    def cli_baselines(cls):
+        from jaxrestore.evaluation import JpegRestorer
+
+        return {"jpeg": JpegRestorer}
+
+    @classmethod
+    def scorer(cls, restorer, value):
+        from jaxrestore.evaluation import _restore_and_score_jpeg
+        from jaxrestore.imaging.jpeg import check_quality
+
+        quality = check_quality(getattr(restorer, "quality", None) if value is None else value)
+        own = getattr(restorer, "quality", quality)
+        if own != quality:
+            raise ConfigError(f"the restorer was trained for JPEG quality {own} but the evaluation asks for "
+                              f"quality {quality}; pass --quality={own} (one network per quality factor).")
+        return lambda image: _restore_and_score_jpeg(restorer, image, quality=quality)
+
+    @classmethod
+    def grid_panels(cls, image, restorer, baseline, value, size):
+        """JPEG | output | clean, on the luma (shown grey)."""
+        from jaxrestore.evaluation import degrade_jpeg, luma_uint8
+        from jaxrestore.summaries import centre_crop, rgb
+
+        side = min(size, image.shape[0], image.shape[1]) // 2 * 2
+        clean = centre_crop(luma_uint8(rgb(image)), side)
+        jpeg = degrade_jpeg(clean, quality=value)
+        return [rgb(jpeg), rgb(restorer(jpeg)), rgb(clean)]
 
     @property
     def options(self):
@@ -154,6 +244,7 @@ class Generation(Task):
     Batches hold ``target`` only; evaluation draws a grid of samples from fixed latents."""
 
     name, description = "generate", "a GAN prior's samples (configs/dcgan.py)"
+    augmentation = "hflip"  # the DCGAN recipe (002_* Sec. 3.2): faces are flipped, never rotated
 
     @property
     def options(self):
@@ -241,6 +332,15 @@ class SampleGrid:
 
 
 TASKS: dict[str, type[Task]] = {cls.name: cls for cls in (SuperResolution, JpegArtifacts, Generation)}
+
+
+def evaluation_task(name: str) -> type[Task]:
+    """The task class whose evaluation protocol ``name`` selects (``evaluate --task=NAME``)."""
+    evaluable = {n: cls for n, cls in TASKS.items() if cls.evaluable()}
+    if name not in evaluable:
+        choices = "; ".join(f"{n} ({cls.label})" for n, cls in evaluable.items())
+        raise ConfigError(f"unknown --task={name!r} for PSNR/SSIM evaluation; choose one of: {choices}.")
+    return evaluable[name]
 
 
 def build_task(task_cfg) -> Task:

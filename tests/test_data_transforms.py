@@ -88,6 +88,23 @@ def test_augment_switch():
     assert len(targets) == 8
 
 
+def test_a_priors_augmentation_is_the_horizontal_flip_its_task_chooses():
+    from conftest import tiny_config
+    from jaxrestore.tasks import build_task
+
+    task = build_task(tiny_config("dcgan").task)
+    assert task.augmentation == "hflip" and build_task(tiny_config("srgan").task).augmentation == "dihedral"
+    image = _image(16, 16)
+    t = CropAugmentDegrade(patch_size=16, degradation=task.degradation(), augment=True,
+                           augmentation=task.augmentation)
+    outs = [t.random_map({"image": image}, np.random.default_rng(s)) for s in range(40)]
+    assert all(set(o) == {"target"} for o in outs)  # images only
+    seen = {o["target"].tobytes() for o in outs}
+    assert seen == {(image / np.float32(255)).tobytes(), (image[:, ::-1] / np.float32(255)).tobytes()}
+    with pytest.raises(ConfigError, match="unknown augmentation 'rot'"):
+        CropAugmentDegrade(patch_size=16, degradation=None, augment=True, augmentation="rot")
+
+
 def test_image_smaller_than_crop_names_image_and_fix():
     t = CropAugmentDegrade(patch_size=96, degradation=make_degradation("sr", scale=4))
     with pytest.raises(DataError) as err:

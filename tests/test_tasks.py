@@ -31,3 +31,12 @@ def test_unknown_task_names_every_task_and_task_checks_run_from_check_config():
     config = tiny_config("argan", **{"data.patch_size": 17})
     with pytest.raises(ConfigError, match="must be even"):
         check_config(config)
+
+
+def test_evaluation_protocols_come_from_the_task_objects():
+    from jaxrestore.tasks import evaluation_task
+
+    assert evaluation_task("sr").option == "scale" and evaluation_task("jpeg").option == "quality"
+    assert set(evaluation_task("sr").cli_baselines()) == {"bicubic", "bicubic_rgb"}
+    with pytest.raises(ConfigError, match=r"'generate' .*sr \(super-resolution\); jpeg \(JPEG artifact removal\)"):
+        evaluation_task("generate")  # a prior has no PSNR/SSIM protocol

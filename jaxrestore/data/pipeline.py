@@ -142,6 +142,7 @@ def make_train_dataset(
     batch_size: int,
     scale: int | None = None,
     quality: int | None = None,
+    augmentation: str = "dihedral",
     seed: int | None = None,
     shard_index: int | None = None,
     shard_count: int | None = None,
@@ -154,6 +155,8 @@ def make_train_dataset(
       task: degradation task (``"sr"`` or ``"jpeg"``).
       scale: SR scale factor (task ``"sr"``).
       quality: JPEG quality factor (task ``"jpeg"``).
+      augmentation: what ``data.augment`` applies (the task's choice: ``"dihedral"`` flips
+        and 90-degree rotations, ``"hflip"`` horizontal flips).
       batch_size: examples per batch on this process.
       seed: data seed; default ``data.seed``.
       shard_index, shard_count: this process's shard; default
@@ -180,6 +183,7 @@ def make_train_dataset(
         degradation=make_degradation(task, **{k: v for k, v in (("scale", scale), ("quality", quality))
                                               if v is not None}),
         augment=bool(_field(data_cfg, "augment")),
+        augmentation=augmentation,
         skip_small_images=bool(_field(data_cfg, "skip_small_images")))
     ds = mixed_index_dataset([len(s) for s in sources], weights, seed)
     ds = ds.map(_ReadImage(sources))

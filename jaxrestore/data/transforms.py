@@ -121,12 +121,22 @@ def random_flip_rotate(image: np.ndarray, rng: np.random.Generator) -> np.ndarra
     return image[:, ::-1] if flip else image
 
 
+def random_hflip(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A horizontal flip with probability 1/2 (the DCGAN recipe: faces are not rotated)."""
+    return image[:, ::-1] if rng.integers(0, 2) else image
+
+
+# What ``data.augment`` does, chosen by the task (jaxrestore.tasks.Task.augmentation).
+AUGMENTATIONS: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray]] = {
+    "dihedral": random_flip_rotate, "hflip": random_hflip}
+
+
 class CropAugmentDegrade(grain.transforms.RandomMap):
     """``{"image": uint8 HxWx3, "description": str}`` -> ``{"degraded", "target"}`` float32 [0, 1].
 
-    Crops ``patch_size`` at random, optionally flips/rotates, then degrades. With no
-    degradation (``None``, a GAN prior's images) it gives ``{"target"}`` only, and its
-    augmentation is a random horizontal flip (the DCGAN recipe; faces are not rotated). The
+    Crops ``patch_size`` at random, optionally augments (``augmentation``: one of
+    :data:`AUGMENTATIONS`, the task's choice), then degrades. With no degradation (``None``,
+    a GAN prior's images) it gives ``{"target"}`` only. The
     generator comes from grain, seeded by the pipeline seed and the element's index,
     so an element is the same whenever and wherever it is produced. With
     ``skip_small_images`` an image smaller than the crop gives ``None`` (grain drops
@@ -134,23 +144,24 @@ class CropAugmentDegrade(grain.transforms.RandomMap):
     """
 
     def __init__(self, *, patch_size: int, degradation: Degradation, augment: bool = False,
-                 skip_small_images: bool = False):
+                 augmentation: str = "dihedral", skip_small_images: bool = False):
+        if augmentation not in AUGMENTATIONS:
+            raise ConfigError(f"unknown augmentation {augmentation!r}; choose one of {', '.join(AUGMENTATIONS)}.")
         divisor = getattr(degradation, "divisor", 1) if degradation is not None else 1
         if patch_size < 1 or patch_size % divisor:
             raise ConfigError(f"data.patch_size={patch_size} must be a positive multiple of the "
                               f"scale {divisor}; change data.patch_size.")
         self.patch_size, self.degradation = int(patch_size), degradation
         self.augment, self.skip_small_images = bool(augment), bool(skip_small_images)
+        self.augmentation = augmentation
 
     def random_map(self, element: dict[str, Any], rng: np.random.Generator) -> dict[str, np.ndarray] | None:
         image = element["image"]
         if self.skip_small_images and min(image.shape[:2]) < self.patch_size:
             return None
         hr = random_crop(image, self.patch_size, rng, description=element.get("description", "an image"))
-        if self.augment and self.degradation is None:
-            hr = hr[:, ::-1] if rng.integers(0, 2) else hr
-        elif self.augment:
-            hr = random_flip_rotate(hr, rng)
+        if self.augment:
+            hr = AUGMENTATIONS[self.augmentation](hr, rng)
         hr = np.ascontiguousarray(hr)
         if self.degradation is None:
             return {"target": hr.astype(np.float32) / np.float32(255.0)}

@@ -51,6 +51,7 @@ from flax import struct
 
 from jaxrestore import parallel
 from jaxrestore.errors import ConfigError
+from jaxrestore.tasks import build_task
 from jaxrestore.losses import pixel
 from jaxrestore.methods.gan import Net, adam_step, lr_schedule
 from jaxrestore.models import build_discriminator, build_encoder, build_generator
@@ -88,7 +89,7 @@ class EsrganMethod:
         if loss_cfg.perceptual not in PERCEPTUAL_LOSSES:
             raise ConfigError(f"unknown perceptual loss {loss_cfg.perceptual!r}; set config.loss.perceptual "
                               f"to one of {list(PERCEPTUAL_LOSSES)}.")
-        if config.task.name != "sr":
+        if build_task(config.task).option != "scale":  # RRDBNet upsamples: a task with a scale
             raise ConfigError(f"the esrgan method restores super-resolution only, not task "
                               f"{config.task.name!r}; set config.task.name='sr'.")
         self.adversarial = loss_cfg.adversarial_weight > 0
