@@ -54,6 +54,17 @@ class Task:
         """The panels of one grid row (uint8 RGB crops of about ``size`` pixels)."""
         raise NotImplementedError
 
+    @classmethod
+    def _protocol_value(cls, restorer, value, check):
+        """The option value to score with (the restorer's own if ``value`` is None), which
+        must be the restorer's."""
+        value = check(getattr(restorer, cls.option, None) if value is None else value)
+        own = getattr(restorer, cls.option, value)
+        if own != value:
+            raise ConfigError(f"the restorer {cls.option_phrase} {own} but the evaluation asks for "
+                              f"{cls.option} {value}; pass --{cls.option}={own}.")
+        return value
+
     def __init__(self, task_cfg):
         self.cfg = task_cfg
 
@@ -126,11 +137,7 @@ class SuperResolution(Task):
     def scorer(cls, restorer, value):
         from jaxrestore.evaluation import _check_scale, _restore_and_score
 
-        scale = _check_scale(getattr(restorer, "scale", None) if value is None else value)
-        own = getattr(restorer, "scale", scale)
-        if own != scale:
-            raise ConfigError(f"the restorer upscales by {own} but the evaluation asks for scale {scale}; "
-                              f"pass --scale={own}.")
+        scale = cls._protocol_value(restorer, value, _check_scale)
         return lambda hr: _restore_and_score(restorer, hr, scale=scale)
 
     @classmethod
@@ -192,11 +199,7 @@ class JpegArtifacts(Task):
         from jaxrestore.evaluation import _restore_and_score_jpeg
         from jaxrestore.imaging.jpeg import check_quality
 
-        quality = check_quality(getattr(restorer, "quality", None) if value is None else value)
-        own = getattr(restorer, "quality", quality)
-        if own != quality:
-            raise ConfigError(f"the restorer was trained for JPEG quality {own} but the evaluation asks for "
-                              f"quality {quality}; pass --quality={own} (one network per quality factor).")
+        quality = cls._protocol_value(restorer, value, check_quality)
         return lambda image: _restore_and_score_jpeg(restorer, image, quality=quality)
 
     @classmethod

@@ -54,6 +54,11 @@ def tiny_config(name: str = "srgan", **overrides):
     c.train.eval_every = 1000
     c.train.checkpoint_every = 1000
     c.train.grid_images = 1
+    return apply_overrides(c, overrides)
+
+
+def apply_overrides(c, overrides: dict):
+    """Sets ``{"a.b": value}`` fields of a config, as --config.a.b=value does."""
     for key, value in overrides.items():
         target = c
         *parents, leaf = key.split(".")

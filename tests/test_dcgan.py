@@ -34,15 +34,17 @@ def test_discriminator_has_the_released_layout_and_4316545_parameters():
     assert d.apply(variables, jnp.zeros((3, 64, 64, 3))).shape == (3,)
 
 
-@pytest.mark.parametrize("size,cin,cout", [(4, 8, 5), (7, 3, 2)])
-def test_transposed_convolution_equals_tensorflow_conv2d_transpose(size, cin, cout):
+@pytest.mark.parametrize("size,cin,cout,k", [(4, 8, 5, 5), (7, 3, 2, 5), (5, 3, 4, 4), (6, 2, 3, 3)])
+def test_transposed_convolution_equals_tensorflow_conv2d_transpose(size, cin, cout, k):
+    """Computed per output phase (four stride-1 convolutions): equal to TensorFlow's transposed
+    convolution for odd and even kernels."""
     import tensorflow as tf
 
     rng = np.random.default_rng(size)
     x = rng.normal(size=(2, size, size, cin)).astype(np.float32)
-    module = ConvTranspose2x(cout)
+    module = ConvTranspose2x(cout, kernel_size=k)
     params = module.init(jax.random.key(0), jnp.asarray(x))["params"]
-    kernel = rng.normal(size=(5, 5, cin, cout)).astype(np.float32)
+    kernel = rng.normal(size=(k, k, cin, cout)).astype(np.float32)
     bias = rng.normal(size=(cout,)).astype(np.float32)
     got = module.apply({"params": {"kernel": jnp.asarray(kernel), "bias": jnp.asarray(bias)}}, jnp.asarray(x))
     assert params["kernel"].shape == kernel.shape

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, apply_overrides
 from configs import gan_prior
 from jaxrestore.errors import CheckpointError, ConfigError, DataError
 from jaxrestore.imaging.io import read_image, write_image
@@ -44,13 +44,7 @@ def small_config(task, prior, **overrides):
     c.solver.iterations = 4
     c.solver.chunk = 2
     c.figure_images = 2
-    for key, value in overrides.items():
-        target = c
-        *parents, leaf = key.split(".")
-        for p in parents:
-            target = target[p]
-        target[leaf] = value
-    return c
+    return apply_overrides(c, overrides)
 
 
 def test_the_config_names_the_five_tasks_and_the_released_settings():

@@ -41,16 +41,40 @@ class ConvTranspose2x(nn.Module):
         k = self.kernel_size
         kernel = self.param("kernel", INIT, (k, k, x.shape[-1], self.features))
         bias = self.param("bias", nn.initializers.zeros, (self.features,))
-        # The gradient of a stride-2 SAME convolution of a 2H-pixel input: that convolution
-        # pads (k - 2) // 2 before and the rest after; its transpose dilates the input by 2
-        # and pads with the complementary amounts.
-        total = k - 2  # SAME padding of the forward convolution for an even (2H) input
-        before, after = total // 2, total - total // 2
-        pads = (k - 1 - before, k - 1 - after)
-        y = jax.lax.conv_general_dilated(
-            x, jnp.flip(kernel, (0, 1)).astype(x.dtype), window_strides=(1, 1), padding=(pads, pads),
-            lhs_dilation=(2, 2), dimension_numbers=("NHWC", "HWIO", "NHWC"))
-        return y + bias.astype(x.dtype)
+        return transposed_conv2x(x, kernel.astype(x.dtype)) + bias.astype(x.dtype)
+
+
+def _phase_taps(k: int, phase: int) -> tuple[list[int], tuple[int, int]]:
+    """Taps of the flipped kernel that output pixels ``2i + phase`` of a stride-2 transposed
+    convolution see, and the padding (before, after) of the undilated input they read."""
+    before = k - 1 - (k - 2) // 2  # padding before the 2x-dilated input (the SAME forward conv's transpose)
+    taps = [t for t in range(k) if (phase + t - before) % 2 == 0]
+    offsets = [(phase + t - before) // 2 for t in taps]
+    return taps, (-offsets[0], offsets[-1])
+
+
+def transposed_conv2x(x, kernel):
+    """``tf.nn.conv2d_transpose(x, kernel, strides=2, padding="SAME")`` for NHWC ``x`` and an
+    HxWxinxout ``kernel``: the gradient of a SAME stride-2 convolution. Computed per output
+    phase (even/odd rows x even/odd columns) as four stride-1 convolutions of the undilated
+    input with the kernel taps that phase sees, then interleaved: the same sums as
+    correlating the 2x-dilated input with the flipped kernel, without the 3/4 of products
+    that are zeros of the dilation (4x fewer multiplies)."""
+    k = kernel.shape[0]
+    flipped = jnp.flip(kernel, (0, 1))
+    rows = []
+    for rh in (0, 1):
+        taps_h, pad_h = _phase_taps(k, rh)
+        cols = []
+        for rw in (0, 1):
+            taps_w, pad_w = _phase_taps(k, rw)
+            sub = flipped[jnp.asarray(taps_h)][:, jnp.asarray(taps_w)]
+            cols.append(jax.lax.conv_general_dilated(x, sub, window_strides=(1, 1), padding=(pad_h, pad_w),
+                                                     dimension_numbers=("NHWC", "HWIO", "NHWC")))
+        rows.append(jnp.stack(cols, axis=3))  # N, H, W, 2 (column phase), C
+    y = jnp.stack(rows, axis=2)  # N, H, 2 (row phase), W, 2, C
+    n, h, _, w, _, c = y.shape
+    return y.reshape(n, 2 * h, 2 * w, c)
 
 
 class DCGANGenerator(nn.Module):
