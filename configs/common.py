@@ -29,6 +29,8 @@ Fields (all can be overridden on the command line, e.g. ``--config.train.num_ste
   steps before the method's own step), logging/checkpoint/eval periods,
   ``keep_checkpoints``, ``grid_images`` (validation images in the PNG grid).
 * ``data`` — training sources and patches, see ``jaxrestore/data/pipeline.py``.
+* ``data.center_crop`` / ``data.resize`` — cut each image's central square of that side,
+  then resize it (0: off); the DCGAN recipe for CelebA is 108 and 64 (configs/dcgan.py:celeba).
 * ``data.epoch_images`` — images in one pass over the training set (0: unknown);
   only used to label FID records with an epoch.
 * ``eval`` — ``data``: held-out images for periodic evaluation (a source spec:
@@ -104,6 +106,8 @@ def get_config() -> ml_collections.ConfigDict:
         "prefetch_buffer": 4,
         "seed": 0,
         "epoch_images": 0,
+        "center_crop": 0,
+        "resize": 0,
     })
 
     c.eval = ml_collections.ConfigDict({

@@ -33,7 +33,9 @@ Fields:
   quantize 1e-4, 0.001, 1000. ``defaults_of`` records which task they are for.
 * ``blend`` — also score the post-processed results (inpaint: ``ours_overlay``, G(z) in
   the hole, and ``ours_blend``, Poisson blending; colorize: ``ours_blend``, the value blend).
-* ``data.test`` / ``data.max_images`` — test images (a source spec) and how many (0: all).
+* ``data.test`` / ``data.max_images`` — test images (a source spec) and how many (0: all);
+  ``data.center_crop`` / ``data.resize`` as in training (CelebA's test split through
+  tensorflow-datasets: ``tfds:celeb_a:test`` with 108 and 64, as configs/dcgan.py:celeba).
 * ``figure_images`` — rows of ``figure.png``; ``seed`` — corruption noise and z's start.
 """
 
@@ -73,6 +75,6 @@ def get_config(arg: str | None = None):
     })
     c.blend = True
     c.data = ml_collections.ConfigDict({"test": "procedural:faces:count=16:size=64:seed=1000000",
-                                        "max_images": 0, "tfds_data_dir": ""})
+                                        "max_images": 0, "tfds_data_dir": "", "center_crop": 0, "resize": 0})
     c.figure_images = 8
     return c

@@ -110,3 +110,29 @@ def test_mock_data_div2k_reads_the_hr_images():
         image = source[0]
         hr_shape = source._source[0]["hr"].shape
     assert image.shape == hr_shape and image.dtype == np.uint8
+
+
+def test_celeb_a_through_tfds_with_the_dcgan_centre_crop_and_resize():
+    """configs/dcgan.py:celeba: CelebA's 218x178 aligned images (mocked by TFDS), the central
+    108x108 square (rows 55-162, columns 35-142) resized to 64x64 by Pillow's bilinear filter."""
+    import sys
+    from pathlib import Path
+
+    from PIL import Image
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from configs import dcgan
+
+    config = dcgan.get_config("celeba")
+    assert (config.data.train, config.data.center_crop, config.data.resize) == ("tfds:celeb_a:train", 108, 64)
+    config.data.num_threads, config.data.prefetch_buffer, config.data.augment = 1, 1, False
+    with tfds.testing.mock_data(num_examples=2):
+        raw = TfdsSource("celeb_a", "train")
+        originals = [raw[i] for i in range(2)]
+        batch = next(iter(make_train_dataset(config.data, task="generate", batch_size=2, seed=0,
+                                             augmentation="hflip")))
+    assert originals[0].shape == (218, 178, 3)
+    expected = [np.asarray(Image.fromarray(o[55:163, 35:143]).resize((64, 64), Image.BILINEAR)) for o in originals]
+    got = np.round(batch["target"] * 255).astype(np.uint8)
+    assert got.shape == (2, 64, 64, 3)
+    assert sorted(g.tobytes() for g in got) == sorted(e.tobytes() for e in expected)

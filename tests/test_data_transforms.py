@@ -124,3 +124,16 @@ def test_bad_degradation_options():
         make_degradation("sr")
     with pytest.raises(ConfigError, match="multiple of the scale"):
         CropAugmentDegrade(patch_size=30, degradation=make_degradation("sr", scale=4))
+
+
+def test_centre_crop_resize_offsets_and_errors():
+    from jaxrestore.data.transforms import centre_crop_resize
+
+    image = np.arange(7 * 6 * 3, dtype=np.uint8).reshape(7, 6, 3)
+    np.testing.assert_array_equal(centre_crop_resize(image, 4), image[2:6, 1:5])  # round(1.5) = 2, round(1.0) = 1
+    np.testing.assert_array_equal(centre_crop_resize(image), image)  # both off
+    assert centre_crop_resize(image, 4, 2).shape == (2, 2, 3)
+    with pytest.raises(DataError, match="7x6, smaller than the 8x8 centre crop"):
+        centre_crop_resize(image, 8)
+    with pytest.raises(ConfigError, match="must be >= 0"):
+        centre_crop_resize(image, -1)

@@ -43,6 +43,10 @@ missing from the config takes its default):
   does not use them; ESRGAN-style recipes do).
 * ``data.skip_small_images`` (bool, ``False``): drop images smaller than the crop
   instead of stopping with a DataError (ImageNet has a few tiny images).
+* ``data.center_crop`` (int, ``0``) and ``data.resize`` (int, ``0``): before the random
+  crop, cut the central ``center_crop`` x ``center_crop`` square of each image and resize it
+  to ``resize`` x ``resize`` (0: off) — the DCGAN recipe for CelebA's aligned 218x178
+  images is 108 then 64 (:func:`jaxrestore.data.transforms.centre_crop_resize`).
 * ``data.num_threads`` (int, ``8``): threads reading and transforming images.
 * ``data.prefetch_buffer`` (int, ``64``): elements prefetched by those threads.
 * ``data.seed`` (int, ``0``): seed of the data order and the random crops; separate
@@ -62,7 +66,7 @@ import jax
 import numpy as np
 
 from jaxrestore.data.sources import ImageSource, parse_sources
-from jaxrestore.data.transforms import CropAugmentDegrade, make_degradation
+from jaxrestore.data.transforms import CropAugmentDegrade, centre_crop_resize, make_degradation
 from jaxrestore.errors import ConfigError
 
 DATA_DEFAULTS: dict[str, Any] = {
@@ -75,6 +79,8 @@ DATA_DEFAULTS: dict[str, Any] = {
     "num_threads": 8,
     "prefetch_buffer": 64,
     "seed": 0,
+    "center_crop": 0,
+    "resize": 0,
 }
 
 
@@ -124,15 +130,17 @@ def mixed_index_dataset(sizes: list[int], weights: list[float] | None, seed: int
 
 
 class _ReadImage(grain.transforms.Map):
-    """``(source number, index)`` -> ``{"image": uint8 HxWx3, "description": str}``."""
+    """``(source number, index)`` -> ``{"image": uint8 HxWx3, "description": str}``, centre-cropped
+    and resized when ``data.center_crop`` / ``data.resize`` ask for it."""
 
-    def __init__(self, sources: list[ImageSource]):
-        self.sources = sources
+    def __init__(self, sources: list[ImageSource], *, center_crop: int = 0, resize: int = 0):
+        self.sources, self.center_crop, self.resize = sources, int(center_crop), int(resize)
 
     def map(self, element: tuple[int, int]) -> dict[str, Any]:
         k, i = element
         source = self.sources[k]
-        return {"image": source[i], "description": source.describe(i)}
+        image = centre_crop_resize(source[i], self.center_crop, self.resize, description=source.describe(i))
+        return {"image": image, "description": source.describe(i)}
 
 
 def make_train_dataset(
@@ -186,7 +194,7 @@ def make_train_dataset(
         augmentation=augmentation,
         skip_small_images=bool(_field(data_cfg, "skip_small_images")))
     ds = mixed_index_dataset([len(s) for s in sources], weights, seed)
-    ds = ds.map(_ReadImage(sources))
+    ds = ds.map(_ReadImage(sources, center_crop=_field(data_cfg, "center_crop"), resize=_field(data_cfg, "resize")))
     ds = ds.random_map(transform, seed=_derived_seed(seed, 2))
     ds = ds[shard_index::shard_count]
     ds = ds.to_iter_dataset(grain.ReadOptions(
@@ -195,13 +203,14 @@ def make_train_dataset(
     return ds.batch(batch_size, drop_remainder=True)
 
 
-def make_eval_images(spec: str, *, count: int | None = None,
-                     tfds_data_dir: str = "") -> dict[str, np.ndarray]:
+def make_eval_images(spec: str, *, count: int | None = None, tfds_data_dir: str = "",
+                     center_crop: int = 0, resize: int = 0) -> dict[str, np.ndarray]:
     """Full held-out images by name, uint8 HxWx3, in source order.
 
     ``spec`` is a source spec (e.g. ``folder:/data/Set14`` or
     ``procedural:deadleaves:count=8:size=192:seed=1000``); ``count`` keeps the first
-    that many (``None`` or 0 = all). Images stay uint8 so the evaluation degrades them
+    that many (``None`` or 0 = all); ``center_crop`` / ``resize`` as ``data.center_crop`` /
+    ``data.resize`` of the training pipeline. Images stay uint8 so the evaluation degrades them
     exactly as the evaluation protocol of their task does.
     """
     images: dict[str, np.ndarray] = {}
@@ -212,5 +221,5 @@ def make_eval_images(spec: str, *, count: int | None = None,
             name = source.name(i)
             if name in images:
                 name = f"{k}_{name}"
-            images[name] = source[i]
+            images[name] = centre_crop_resize(source[i], center_crop, resize, description=source.describe(i))
     return images

@@ -100,6 +100,32 @@ def make_degradation(task: str, **options: Any) -> Degradation:
                           "fix the call.") from None
 
 
+def centre_crop_resize(image: np.ndarray, crop: int = 0, size: int = 0, *, description: str = "an image") -> np.ndarray:
+    """The central ``crop`` x ``crop`` square of a uint8 HxWxC image (0: the whole image),
+    resized to ``size`` x ``size`` (0: not resized) by Pillow's bilinear filter, which
+    DCGAN-tensorflow's ``scipy.misc.imresize`` called (antialiased when shrinking). The
+    DCGAN recipe for CelebA's aligned images is ``crop=108, size=64``; the crop's top-left
+    corner is ``((H - crop) // 2, (W - crop) // 2)`` rounded as there."""
+    crop, size = int(crop), int(size)
+    if crop < 0 or size < 0:
+        raise ConfigError(f"data.center_crop={crop} and data.resize={size} must be >= 0 (0: off).")
+    if crop:
+        h, w = image.shape[:2]
+        if h < crop or w < crop:
+            raise DataError(f"{description} is {h}x{w}, smaller than the {crop}x{crop} centre crop "
+                            "(data.center_crop); lower it or remove the image.")
+        top, left = int(round((h - crop) / 2.0)), int(round((w - crop) / 2.0))
+        image = image[top:top + crop, left:left + crop]
+    if size and image.shape[:2] != (size, size):
+        from PIL import Image
+
+        squeeze = image.ndim == 3 and image.shape[-1] == 1
+        pil = Image.fromarray(image[..., 0] if squeeze else image)
+        image = np.asarray(pil.resize((size, size), Image.BILINEAR))
+        image = image[..., None] if squeeze else image
+    return np.ascontiguousarray(image)
+
+
 def random_crop(image: np.ndarray, patch_size: int, rng: np.random.Generator, *,
                 description: str = "an image") -> np.ndarray:
     """A uniformly placed ``patch_size`` square crop; DataError if the image is smaller."""
