@@ -227,8 +227,8 @@ def run_gan_prior(config, workdir: str) -> dict:
                                                          chunk=int(config.solver.chunk))
     if not np.all(np.isfinite(objectives)):
         bad = names[int(np.argmax(~np.isfinite(objectives)))]
-        raise DataError(f"the MAP objective became non-finite (first on {bad!r}); lower solver.lr. "
-                        "Nothing was written.")
+        raise DataError(f"the MAP objective became non-finite (first on {bad!r}); lower solver.lr "
+                        "(no results were written).")
     ours = to_unit(generated)
     restored = {"corrupted": np.asarray(problem.input_image(y01)), "ours": ours}
     if config.blend:
