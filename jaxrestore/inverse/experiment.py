@@ -231,8 +231,10 @@ def run_gan_prior(config, workdir: str) -> dict:
                         "(no results were written).")
     ours = to_unit(generated)
     restored = {"corrupted": np.asarray(problem.input_image(y01)), "ours": ours}
+    diagnostics = {}
     if config.blend:
-        restored.update({f"ours_{k}": np.asarray(v) for k, v in problem.blends(y01, jnp.asarray(ours)).items()})
+        blended, diagnostics = problem.blends(y01, jnp.asarray(ours))
+        restored.update({f"ours_{k}": np.asarray(v) for k, v in blended.items()})
     results = {
         "task": problem.name, "images": len(names), "data": config.data.test,
         "prior": {"path": prior.path, "step": prior.step, "z_dim": prior.z_dim, "size": prior.size},
@@ -242,7 +244,7 @@ def run_gan_prior(config, workdir: str) -> dict:
         "compile_s": compile_s, "seconds_per_image": solve_s / len(names),
         "paper_ours": dict(zip(("psnr", "ssim"), PAPER_TABLE1[problem.name])),
         "paper_method": problem.paper_method,
-        **problem.blend_residuals(),
+        **diagnostics,
     }
     figure = figure_grid(clean, restored, count=int(config.figure_images))
     _write_results(workdir, results, figure)

@@ -52,12 +52,10 @@ class Problem:
     def input_image(self, y01):
         return jnp.clip(y01, 0.0, 1.0)
 
-    def blends(self, y01, generated) -> dict[str, Any]:
-        """Post-processed results by name (none by default); ``generated`` in [0, 1]."""
-        return {}
-
-    def blend_residuals(self) -> dict[str, float]:
-        return {}
+    def blends(self, y01, generated) -> tuple[dict[str, Any], dict[str, float]]:
+        """Post-processed results by name and their diagnostics (none by default);
+        ``generated`` in [0, 1]."""
+        return {}, {}
 
 
 class Inpaint(Problem):
@@ -73,7 +71,6 @@ class Inpaint(Problem):
         h, w, _ = self.shape
         self.mask = ops.centre_hole_mask(h, w, int(self.cfg.hole))
         weights = ops.weighted_mask(self.mask, 15) if self.cfg.weighted_mask else self.mask
-        self.residuals: list[float] = []
         return ops.Mask.create(weights, self.shape)
 
     def corrupt(self, key, x):
@@ -87,11 +84,8 @@ class Inpaint(Problem):
         overlay = jnp.where(mask[..., None] > 0, y01, generated)
         blend = jax.jit(jax.vmap(lambda o, g: blending.poisson_blend(o, g, mask)))
         result = blend(y01, generated)
-        self.residuals.append(float(jnp.max(result.residual)))
-        return {"overlay": overlay, "blend": jnp.clip(result.image, 0.0, 1.0)}
-
-    def blend_residuals(self):
-        return {"poisson_residual_max": max(self.residuals)} if self.residuals else {}
+        return ({"overlay": overlay, "blend": jnp.clip(result.image, 0.0, 1.0)},
+                {"poisson_residual_max": float(jnp.max(result.residual))})
 
 
 class Colorize(Problem):
@@ -117,7 +111,7 @@ class Colorize(Problem):
         return jnp.clip(jnp.repeat(y01, 3, axis=-1), 0.0, 1.0)
 
     def blends(self, y01, generated):
-        return {"blend": jnp.clip(blending.colour_blend(y01, generated), 0.0, 1.0)}
+        return {"blend": jnp.clip(blending.colour_blend(y01, generated), 0.0, 1.0)}, {}
 
 
 class SuperResolve(Problem):
