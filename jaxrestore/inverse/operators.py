@@ -330,6 +330,18 @@ def bicubic_downsample(shape, factor: int = 4) -> SeparableResize:
     return SeparableResize.from_matrices(shape, plan[0], plan[1])
 
 
+def bicubic_upsample(lr_shape, factor: int = 4) -> SeparableResize:
+    """x``factor`` upsampling by MATLAB's bicubic ``imresize``: h x w x C to hf x wf x C.
+    003_*'s stand-in for the pseudo-inverse of :func:`bicubic_downsample` in back-projection
+    (it is not the pseudo-inverse: ``A U A != A``) and its "Bicubic" column."""
+    lr_shape = tuple(int(s) for s in lr_shape)
+    if len(lr_shape) != 3 or int(factor) != factor or factor < 1:
+        raise ConfigError(f"bicubic_upsample takes an HxWxC shape and a positive integer factor, got "
+                          f"{lr_shape} and {factor}.")
+    plan = dict(resize_plan(lr_shape[:2], float(factor)))
+    return SeparableResize.from_matrices(lr_shape, plan[0], plan[1])
+
+
 def bilinear_matrix(in_length: int, out_length: int) -> np.ndarray:
     """``(out, in)`` matrix of TensorFlow 1's ``resize_bilinear(align_corners=True)`` on one
     axis: output pixel i samples input position ``i (in - 1) / (out - 1)`` linearly, no

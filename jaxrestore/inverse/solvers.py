@@ -106,6 +106,61 @@ def initial_latents(key, shape, init: str):
     return jax.random.uniform(key, shape, minval=-1.0, maxval=1.0)
 
 
+def per_image_keys(key, count: int, what: str = "map_search"):
+    """One key per observation: ``key`` split ``count`` ways, or, when ``key`` is already
+    a batch of ``count`` typed keys (``jax.random.key``), those keys (so an image's result
+    does not depend on which other images share its batch)."""
+    if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) and key.ndim == 1:
+        if key.shape[0] != count:
+            raise ConfigError(f"{what} got {key.shape[0]} keys for {count} observations; pass one "
+                              "key, or one per observation.")
+        return key
+    return jax.random.split(key, count)
+
+
+def _tree_where(condition, new, old):
+    return jax.tree.map(lambda a, b: jnp.where(condition, a, b), new, old)
+
+
+def optimise(objective: Callable, init, tx: optax.GradientTransformation, iterations: int, *,
+             keep_best: bool, project: Callable | None = None):
+    """The one iteration skeleton of every latent solver (MAP, CSGM, IAGAN): ``iterations``
+    steps of ``tx`` on the pytree ``init`` minimising ``objective(params) -> scalar``, in
+    ``lax.scan``, each step followed by ``project`` (e.g. a clip) when given. The best iterate
+    by objective is carried in the scan state (the final iterate included). Returns
+    ``(params, value, history)``: the best iterate and its objective with ``keep_best``,
+    otherwise the last iterate and its objective; ``history`` holds the objective of each
+    iterate before its step, shape ``(iterations,)``."""
+    value_and_grad = jax.value_and_grad(objective)
+
+    def step(carry, _):
+        params, opt_state, best, best_value = carry
+        value, grad = value_and_grad(params)
+        better = value < best_value
+        best, best_value = _tree_where(better, params, best), jnp.where(better, value, best_value)
+        updates, opt_state = tx.update(grad, opt_state, params)
+        params = optax.apply_updates(params, updates)
+        if project is not None:
+            params = project(params)
+        return (params, opt_state, best, best_value), value
+
+    carry = (init, tx.init(init), init, jnp.asarray(jnp.inf, jnp.float32))
+    (params, _, best, best_value), history = jax.lax.scan(step, carry, None, length=int(iterations))
+    final_value = objective(params)
+    if not keep_best:
+        return params, final_value, history
+    better = final_value < best_value
+    return _tree_where(better, params, best), jnp.where(better, final_value, best_value), history
+
+
+def best_of_restarts(run_one: Callable, key, restarts: int):
+    """``run_one(key) -> (params, value, history)`` for ``restarts`` keys split from ``key``,
+    ``vmap``\\ ped; returns the restart of lowest value."""
+    params, values, histories = jax.vmap(run_one)(jax.random.split(key, int(restarts)))
+    best = jnp.argmin(values)
+    return jax.tree.map(lambda a: a[best], params), values[best], histories[best]
+
+
 def map_search(generator_fn: Callable, g_params, discriminator_fn: Callable | None, d_params,
                operator, y, key, options: MAPOptions, *, per_image_operator: bool = False) -> MAPResult:
     """MAP estimates for a batch of observations ``y`` (N, *operator.output_shape), in
@@ -117,13 +172,7 @@ def map_search(generator_fn: Callable, g_params, discriminator_fn: Callable | No
     options.check()
     if options.prior != "none" and discriminator_fn is None:
         raise ConfigError(f"prior {options.prior!r} needs a discriminator; pass one or use prior='none'.")
-    if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) and key.ndim == 1:
-        if key.shape[0] != y.shape[0]:
-            raise ConfigError(f"map_search got {key.shape[0]} keys for {y.shape[0]} observations; pass one "
-                              "key, or one per observation.")
-        keys = key
-    else:
-        keys = jax.random.split(key, y.shape[0])
+    keys = per_image_keys(key, y.shape[0])
     solve = jax.vmap(lambda op, yy, k: _solve_image(generator_fn, g_params, discriminator_fn, d_params,
                                                      op, yy, k, options),
                      in_axes=(0 if per_image_operator else None, 0, 0))
@@ -146,33 +195,12 @@ def objective_fn(generator_fn, g_params, discriminator_fn, d_params, operator, y
 
 def _solve_image(generator_fn, g_params, discriminator_fn, d_params, operator, y, key, options):
     objective = objective_fn(generator_fn, g_params, discriminator_fn, d_params, operator, y, options)
-    value_and_grad = jax.value_and_grad(objective)
     tx = latent_optimizer(options)
+    clip = lambda z: jnp.clip(z, -1.0, 1.0)  # noqa: E731  the released clip after each step
 
     def one_restart(k):
         z0 = initial_latents(k, (options.z_dim,), options.init)
+        return optimise(objective, z0, tx, options.iterations, keep_best=options.keep_best_iterate, project=clip)
 
-        def step(carry, _):
-            z, opt_state, best_z, best_value = carry
-            value, grad = value_and_grad(z)
-            better = value < best_value
-            best_z = jnp.where(better, z, best_z)
-            best_value = jnp.where(better, value, best_value)
-            z, opt_state = clipped_step(tx, z, opt_state, grad)
-            return (z, opt_state, best_z, best_value), value
-
-        carry = (z0, tx.init(z0), z0, jnp.asarray(jnp.inf, jnp.float32))
-        (z, _, best_z, best_value), history = jax.lax.scan(step, carry, None, length=options.iterations)
-        final_value = objective(z)
-        better = final_value < best_value
-        best_z, best_value = jnp.where(better, z, best_z), jnp.where(better, final_value, best_value)
-        if options.keep_best_iterate:
-            return best_z, best_value, history
-        return z, final_value, history
-
-    zs, values, histories = jax.vmap(one_restart)(jax.random.split(key, options.restarts))
-    best = jnp.argmin(values)
-    z = zs[best]
-    return MAPResult(z=z, image=generator_fn(g_params, z[None])[0], objective=values[best],
-                     history=histories[best])
-
+    z, value, history = best_of_restarts(one_restart, key, options.restarts)
+    return MAPResult(z=z, image=generator_fn(g_params, z[None])[0], objective=value, history=history)
