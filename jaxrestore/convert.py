@@ -6,6 +6,8 @@ Usage:
   python -m jaxrestore.convert inception --input=pt_inception-2015-12-05-6726825d.pth \
       --output=inception_fid.npz
   python -m jaxrestore.convert esrgan --input=RRDB_ESRGAN_x4.pth --output=runs/esrgan_official
+  python -m jaxrestore.convert pggan --input=100_celeb_hq_network-snapshot-010403.pth \
+      --output=pggan_celebahq_1024.npz
 
 The first positional argument names the model; each model has one converter in
 ``CONVERTERS``. ``vgg19`` turns a torchvision vgg19 state dict (.pth/.pt or
@@ -22,8 +24,11 @@ authors' RRDBNet generator (the original ``model.N`` layout, the later
 ``--key`` names another wrapper) into a run directory (config.json and
 ``checkpoints/0/generator``) that ``evaluate --checkpoint``, ``restore
 --checkpoint`` and ``--config.init_from`` read; scale, blocks, features and growth
-come from the file. Outputs are written atomically: a temporary file (or
-directory) beside the target, then a rename.
+come from the file. ``pggan`` checks the PGGAN CelebA-HQ generator of the PyTorch port
+ptrblck/prog_gans_pytorch_inference (either of its key layouts) and writes its 57
+arrays under the port's current names to an .npz that
+``jaxrestore.weights.pggan.load_pggan_variables`` reads without PyTorch. Outputs are
+written atomically: a temporary file (or directory) beside the target, then a rename.
 """
 
 from __future__ import annotations
@@ -97,11 +102,25 @@ def convert_esrgan(input_path: str, output_path: str, *, overwrite: bool = False
             f"{arch['features']} features, growth {arch['growth']}; from {input_path}, {where})")
 
 
+def convert_pggan(input_path: str, output_path: str, *, overwrite: bool = False) -> str:
+    """prog_gans_pytorch_inference PGGAN generator state dict -> torch-free .npz in its layout."""
+    from jaxrestore.weights.pggan import pggan_torch_arrays
+    from jaxrestore.weights.state_dict import load_state_dict
+
+    arrays, arch, layout = pggan_torch_arrays(load_state_dict(input_path),
+                                              source=repr(input_path))  # validates keys and shapes
+    write_npz_atomic(output_path, arrays, overwrite=overwrite)
+    size = sum(a.size for a in arrays.values())
+    return (f"wrote {output_path} (PGGAN {arch['resolution']}x{arch['resolution']}, {len(arrays)} arrays, "
+            f"{size:,} parameters; from {input_path}, {layout} layout)")
+
+
 # Model name -> converter(input_path, output_path, *, overwrite[, key]) returning a summary line.
 CONVERTERS: dict[str, Callable[..., str]] = {
     "vgg19": convert_vgg19,
     "inception": convert_inception,
     "esrgan": convert_esrgan,
+    "pggan": convert_pggan,
 }
 
 
