@@ -1,0 +1,157 @@
+"""CSGM, IAGAN and back-projection (003_*): the joint gradient against finite differences,
+the two Adam optimisers' first step, best-iterate tracking, batched equals per-image, and
+back-projection's two properties (consistency with y, the null-space part kept)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxrestore.errors import ConfigError
+from jaxrestore.inverse import operators as ops
+from jaxrestore.inverse.adaptive import (CSGMOptions, IAGANOptions, back_project, csgm, data_term, iagan,
+                                         iagan_optimizer)
+from jaxrestore.inverse.sensing import GaussianCS, SubsampledFourier, fourier_mask
+
+Z, H = 8, 16
+
+
+def toy_prior(key):
+    """A two-layer generator z (N, 8) -> 16x16x3 in [-1, 1], variables in a 'params'
+    collection plus a fixed 'stats' collection that IAGAN must leave alone."""
+    k1, k2 = jax.random.split(key)
+    variables = {"params": {"w1": jax.random.normal(k1, (Z, 64)) / np.sqrt(Z) * 2.0,
+                            "w2": jax.random.normal(k2, (64, H * H * 3)) / np.sqrt(64) * 1.5},
+                 "stats": {"shift": jnp.full((H * H * 3,), 0.05)}}
+
+    def g(v, z):
+        p = v["params"]
+        return jnp.tanh(jax.nn.relu(z @ p["w1"]) @ p["w2"] + v["stats"]["shift"]).reshape(z.shape[0], H, H, 3)
+
+    return g, variables
+
+
+def _targets(key, n):
+    """Images *outside* the range of the toy G: smooth random fields in [-0.9, 0.9]."""
+    coarse = jax.random.uniform(key, (n, 4, 4, 3), minval=-0.9, maxval=0.9)
+    return jax.image.resize(coarse, (n, H, H, 3), "linear")
+
+
+def test_joint_gradient_in_z_and_theta_equals_finite_differences():
+    with jax.enable_x64(True):
+        g, variables = toy_prior(jax.random.key(0))
+        variables = jax.tree.map(lambda a: a.astype(jnp.float64), variables)
+        op = GaussianCS.create(jax.random.key(1), (H, H, 3), 0.3, dense=True)
+        y = op.A(_targets(jax.random.key(2), 1)[0].astype(jnp.float64))
+        term = data_term(g, op, y)
+
+        def f(p):
+            return term({"stats": variables["stats"], "params": p["theta"]}, p["z"])
+
+        p = {"z": jnp.linspace(-0.5, 0.5, Z), "theta": variables["params"]}
+        grad = jax.grad(f)(p)
+        for seed in range(3):
+            leaves, treedef = jax.tree.flatten(p)
+            keys = jax.random.split(jax.random.key(10 + seed), len(leaves))
+            direction = treedef.unflatten([jax.random.normal(k, x.shape, x.dtype) for k, x in zip(keys, leaves)])
+            eps = 1e-6
+            plus = jax.tree.map(lambda a, d: a + eps * d, p, direction)
+            minus = jax.tree.map(lambda a, d: a - eps * d, p, direction)
+            numeric = (float(f(plus)) - float(f(minus))) / (2 * eps)
+            analytic = sum(float(jnp.vdot(a, d)) for a, d in zip(jax.tree.leaves(grad), jax.tree.leaves(direction)))
+            assert analytic == pytest.approx(numeric, rel=1e-6)
+        assert float(jnp.abs(grad["z"]).max()) > 0 and float(jnp.abs(grad["theta"]["w1"]).max()) > 0
+
+
+def test_first_step_is_adam_with_two_learning_rates_and_frozen_leaves_stay():
+    theta = {"conv": {"kernel": jnp.ones((3, 3)), "scale": jnp.ones(())}}
+    tx = iagan_optimizer(IAGANOptions(lr_z=1e-2, lr_theta=1e-3, freeze=("scale",)), theta)
+    p = {"z": jnp.zeros(4), "theta": theta}
+    grad = {"z": jnp.asarray([1.0, -2.0, 0.5, 3.0]),
+            "theta": {"conv": {"kernel": jnp.full((3, 3), -4.0), "scale": jnp.asarray(5.0)}}}
+    updates, _ = tx.update(grad, tx.init(p), p)
+    # Adam's first step is -lr * g / (|g| + eps) = -lr * sign(g) (bias-corrected moments); the
+    # float32 bias correction 1 - 0.999 = 0.00100005 moves it by ~1e-5 relative.
+    np.testing.assert_allclose(np.asarray(updates["z"]), -1e-2 * np.sign(np.asarray(grad["z"])), rtol=1e-4)
+    np.testing.assert_allclose(np.asarray(updates["theta"]["conv"]["kernel"]), np.full((3, 3), 1e-3), rtol=1e-4)
+    assert float(updates["theta"]["conv"]["scale"]) == 0.0
+
+
+def test_best_iterate_is_the_minimum_of_the_recorded_objective_and_last_iterate_is_the_last():
+    g, variables = toy_prior(jax.random.key(3))
+    op = ops.Identity(shape=(H, H, 3))
+    y = _targets(jax.random.key(4), 2)
+    # a large lr makes the objective oscillate, so best and last differ
+    best = csgm(g, variables, op, y, jax.random.key(5), CSGMOptions(z_dim=Z, iterations=40, lr=0.5, restarts=1))
+    last = csgm(g, variables, op, y, jax.random.key(5),
+                CSGMOptions(z_dim=Z, iterations=40, lr=0.5, restarts=1, keep_best_iterate=False))
+    for i in range(2):
+        history = np.asarray(best.history[i])
+        final = float(jnp.sum((y[i] - last.image[i]) ** 2))
+        assert float(last.objective[i]) == pytest.approx(final, rel=1e-5)
+        assert float(best.objective[i]) == pytest.approx(min(history.min(), final), rel=1e-6)
+        assert float(best.objective[i]) == pytest.approx(float(jnp.sum((y[i] - best.image[i]) ** 2)), rel=1e-5)
+    assert float(jnp.max(last.objective - best.objective)) > 0  # tracking mattered here
+
+
+def test_batched_csgm_and_iagan_equal_per_image_runs():
+    g, variables = toy_prior(jax.random.key(6))
+    op = SubsampledFourier.create((H, H, 3), fourier_mask(H, H, 0.4, seed=2))
+    x = _targets(jax.random.key(7), 3)
+    y = op.A(x)
+    copt = CSGMOptions(z_dim=Z, iterations=30, restarts=2)
+    iopt = IAGANOptions(iterations=20, lr_z=1e-3, lr_theta=1e-3)
+    key = jax.random.key(8)
+    run = jax.jit(lambda yy, k: csgm(g, variables, op, yy, k, copt))
+    batched = run(y, key)
+    adapted = jax.jit(lambda yy, zz: iagan(g, variables, op, yy, zz, iopt))(y, batched.z)
+    keys = jax.random.split(key, 3)
+    for i in range(3):
+        single = run(y[i:i + 1], keys[i:i + 1])
+        np.testing.assert_allclose(np.asarray(single.z[0]), np.asarray(batched.z[i]), rtol=1e-5, atol=1e-6)
+        one = jax.jit(lambda yy, zz: iagan(g, variables, op, yy, zz, iopt))(y[i:i + 1], batched.z[i:i + 1])
+        np.testing.assert_allclose(np.asarray(one.image[0]), np.asarray(adapted.image[i]), rtol=1e-5, atol=1e-5)
+
+
+def test_iagan_fits_an_image_outside_the_range_better_than_csgm():
+    g, variables = toy_prior(jax.random.key(9))
+    op = GaussianCS.create(jax.random.key(10), (H, H, 3), 0.5)
+    x = _targets(jax.random.key(11), 2)
+    y = op.A(x)
+    found = csgm(g, variables, op, y, jax.random.key(12), CSGMOptions(z_dim=Z, iterations=200, restarts=3))
+    adapted = iagan(g, variables, op, y, found.z, IAGANOptions(iterations=200, lr_z=1e-3, lr_theta=1e-3))
+    for i in range(2):
+        assert float(adapted.objective[i]) < 0.5 * float(found.objective[i])
+        assert float(jnp.mean((adapted.image[i] - x[i]) ** 2)) < float(jnp.mean((found.image[i] - x[i]) ** 2))
+        np.testing.assert_allclose(np.asarray(adapted.history[i, 0]), np.asarray(found.objective[i]), rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["fourier", "gaussian", "bicubic"])
+def test_back_projection_is_consistent_with_y_and_keeps_the_null_space_part(name):
+    with jax.enable_x64(True):
+        shape = (16, 16, 3)
+        op = {"fourier": lambda: SubsampledFourier.create(shape, fourier_mask(16, 16, 0.3, seed=3)),
+              "gaussian": lambda: GaussianCS.create(jax.random.key(13), shape, 0.3, dense=True),
+              "bicubic": lambda: ops.bicubic_downsample(shape, 4)}[name]()
+        rng = np.random.default_rng(14)
+        x, x_hat = (jnp.asarray(rng.uniform(-1, 1, size=(2,) + shape)) for _ in range(2))
+        y = op.A(x)
+        x_bp, residual = back_project(op, x_hat, y, tol=1e-12, maxiter=2000)
+        gap = jnp.linalg.norm((op.A(x_bp) - y).reshape(2, -1), axis=1) / jnp.linalg.norm(y.reshape(2, -1), axis=1)
+        assert float(gap.max()) < 1e-9 and float(residual.max()) < 1e-9
+        # The null-space component, (I - A^+ A) x, by NumPy's dense pseudo-inverse.
+        dense = np.stack([np.asarray(op.A(jnp.asarray(e.reshape(shape)))).ravel() for e in np.eye(768)], 1)
+        projector = np.eye(768) - np.linalg.pinv(dense, rcond=1e-10) @ dense  # rank-deficient rows
+        flat = lambda a: np.asarray(a).reshape(2, -1)  # noqa: E731
+        np.testing.assert_allclose(flat(x_bp) @ projector.T, flat(x_hat) @ projector.T, atol=1e-8)
+        np.testing.assert_allclose(flat(x_bp) - flat(x_bp) @ projector.T, flat(x) - flat(x) @ projector.T, atol=1e-8)
+
+
+@pytest.mark.parametrize("options,words", [(CSGMOptions(iterations=0), "csgm.iterations"),
+                                           (CSGMOptions(lr=-1.0), "csgm.lr"),
+                                           (CSGMOptions(init="zeros"), "unknown z initialisation"),
+                                           (IAGANOptions(lr_theta=0.0), "iagan.lr_theta"),
+                                           (IAGANOptions(collections=()), "no generator weight")])
+def test_bad_options_are_one_clear_error(options, words):
+    with pytest.raises(ConfigError, match=words):
+        options.check()
