@@ -199,4 +199,4 @@ def test_the_command_line_exits_2_with_one_line(prior_run, tmp_path):
                 f"--workdir={tmp_path / 'c'}")
     assert good.returncode == 0, good.stderr[-2000:]
     assert good.stdout.strip().splitlines()[-1].startswith("denoise: ours PSNR")
-    assert "solved 1/1 images (100 %)" in good.stderr and "ETA" in good.stderr
+    assert "MAP search (2 iterations): 1/1 images (100 %)" in good.stderr and "ETA" in good.stderr

@@ -24,10 +24,8 @@ import csv
 import dataclasses
 import io
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -36,7 +34,9 @@ from absl import logging
 
 from jaxrestore import checkpoints
 from jaxrestore.atomic import atomic_open
-from jaxrestore.errors import CheckpointError, ConfigError, DataError
+from jaxrestore.errors import ConfigError, DataError
+from jaxrestore.inverse.chunks import run_in_chunks
+from jaxrestore.inverse.priors import Prior, load_prior
 from jaxrestore.inverse.problems import Problem, build_problem, to_unit
 from jaxrestore.inverse.solvers import MAPOptions, map_search
 from jaxrestore.metrics.ssim import ssim
@@ -44,60 +44,6 @@ from jaxrestore.metrics.ssim import ssim
 # 002_* Table 1, row "Ours": (PSNR dB, SSIM) on 2,000 held-out CelebA faces.
 PAPER_TABLE1 = {"inpaint": (23.60, 0.8121), "colorize": (20.85, 0.8876), "sr": (19.58, 0.5626),
                 "denoise": (19.31, 0.6161), "quantize": (19.77, 0.6061)}
-
-
-@dataclasses.dataclass
-class Prior:
-    """A trained GAN prior: functions of (variables, input) in inference mode, and its variables."""
-
-    generator_fn: Callable
-    g_vars: Any
-    discriminator_fn: Callable
-    d_vars: Any
-    z_dim: int
-    size: int
-    path: str
-    step: int
-
-
-def load_prior(path: str) -> Prior:
-    """The G and D (running BatchNorm statistics) of the latest checkpoint of a
-    ``configs/dcgan.py`` run, with one clear error for a directory that holds none."""
-    import orbax.checkpoint as ocp
-
-    from jaxrestore.models.dcgan import DCGANDiscriminator, DCGANGenerator
-
-    if not path:
-        raise ConfigError("no GAN prior given; train one with `python -m jaxrestore.main "
-                          "--config=configs/dcgan.py:quick --workdir=runs/dcgan_quick` and pass "
-                          "--config.prior=runs/dcgan_quick.")
-    config = checkpoints.read_config(path)  # clear errors for a missing or foreign directory
-    method = config.get("method", "?")
-    if method != "unconditional_gan":
-        task = config.get("task", {}).get("name", "?")
-        raise CheckpointError(f"{path!r} holds a {method!r} run of task {task!r}, not a GAN prior; pass the "
-                              "--workdir of a configs/dcgan.py run as --config.prior.")
-    model = config.model
-    size = int(config.data.patch_size)
-    generator = DCGANGenerator(z_dim=int(model.z_dim), features=int(model.features), size=size)
-    discriminator = DCGANDiscriminator(features=int(model.d_features))
-    directory = Path(path).absolute() / checkpoints.STATE_DIR
-    step = None
-    if directory.is_dir():
-        manager = ocp.CheckpointManager(directory, item_handlers=checkpoints._reading_handlers())
-        step = manager.latest_step()
-    if step is None:
-        raise CheckpointError(f"{path!r} holds no checkpoint of the prior yet; train it longer (its "
-                              "checkpoints/ is empty) or pass another run.")
-    state = checkpoints.restore_on_this_host(manager, step, "state")
-    manager.close()
-    g_vars = {"params": state["g"]["params"], "batch_stats": state["g"]["batch_stats"]}
-    d_vars = {"params": state["d"]["params"], "batch_stats": state["d"]["batch_stats"]}
-    expected = jax.eval_shape(generator.init, jax.random.key(0), jnp.zeros((1, int(model.z_dim))))
-    checkpoints.check_same_structure(expected, g_vars, source=f"the prior {path!r}")
-    return Prior(generator_fn=lambda v, z: generator.apply(v, z, train=False), g_vars=g_vars,
-                 discriminator_fn=lambda v, x: discriminator.apply(v, x, train=False), d_vars=d_vars,
-                 z_dim=int(model.z_dim), size=size, path=str(path), step=int(step))
 
 
 def map_options(config, z_dim: int) -> MAPOptions:
@@ -152,50 +98,20 @@ def scores(restored, clean) -> dict[str, float]:
             "ssim": float(np.mean([ssim(r, c, data_range=1.0) for r, c in zip(restored, clean)]))}
 
 
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-
-
 def solve(prior: Prior, problem: Problem, y, keys, options: MAPOptions, *, chunk: int,
           report: Callable[[str], None] = logging.info):
     """MAP search for every observation, ``chunk`` images per call of one compiled program
-    (the last chunk is padded with copies, so nothing recompiles); progress with ETA after
-    each chunk. Returns (z, G(z) in [-1, 1], objectives, compile seconds, solve seconds)."""
-    n = y.shape[0]
-    chunk = min(int(chunk), n)
+    (:func:`jaxrestore.inverse.chunks.run_in_chunks`). Returns (z, G(z) in [-1, 1],
+    objectives, compile seconds, solve seconds)."""
 
     def run(g_vars, d_vars, operator, yy, kk):
-        return map_search(prior.generator_fn, g_vars, prior.discriminator_fn, d_vars, operator, yy, kk, options)
+        result = map_search(prior.generator_fn, g_vars, prior.discriminator_fn, d_vars, operator, yy, kk, options)
+        return result.z, result.image, result.objective
 
-    t0 = time.perf_counter()
-    compiled = jax.jit(run).lower(prior.g_vars, prior.d_vars, problem.operator, y[:chunk], keys[:chunk]).compile()
-    compile_s = time.perf_counter() - t0
-    report(f"compiled the MAP search ({options.iterations} iterations, {chunk} images per call) in "
-           f"{compile_s:.1f} s")
-    zs, images, objectives = [], [], []
-    t0 = time.perf_counter()
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        pad = chunk - (stop - start)
-        yy, kk = y[start:stop], keys[start:stop]
-        if pad:
-            yy = jnp.concatenate([yy, jnp.repeat(yy[-1:], pad, axis=0)])
-            kk = jnp.concatenate([kk, jnp.repeat(kk[-1:], pad, axis=0)])
-        result = compiled(prior.g_vars, prior.d_vars, problem.operator, yy, kk)
-        zs.append(np.asarray(result.z)[:stop - start])
-        images.append(np.asarray(result.image)[:stop - start])
-        objectives.append(np.asarray(result.objective)[:stop - start])
-        elapsed = time.perf_counter() - t0
-        per_image = elapsed / stop
-        report(f"solved {stop}/{n} images ({100 * stop / n:.0f} %), {per_image:.2f} s/image, "
-               f"elapsed {_duration(elapsed)}, ETA {_duration(per_image * (n - stop))}")
-    solve_s = time.perf_counter() - t0
-    return np.concatenate(zs), np.concatenate(images), np.concatenate(objectives), compile_s, solve_s
+    (z, images, objectives), compile_s, solve_s = run_in_chunks(
+        run, (prior.g_vars, prior.d_vars, problem.operator), (y, keys), chunk=chunk,
+        what=f"MAP search ({options.iterations} iterations)", report=report)
+    return z, images, objectives, compile_s, solve_s
 
 
 def run_gan_prior(config, workdir: str) -> dict:
