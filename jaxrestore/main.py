@@ -56,8 +56,14 @@ def _gan_prior():
     return experiment.run_gan_prior, experiment.final_line
 
 
+def _iagan():
+    from jaxrestore.inverse import iagan_experiment
+
+    return iagan_experiment.run_iagan, iagan_experiment.final_line
+
+
 # Methods that run an experiment with trained models instead of training one: name -> (run, final line).
-EXPERIMENTS = {"gan_prior": _gan_prior}
+EXPERIMENTS = {"gan_prior": _gan_prior, "iagan": _iagan}
 
 
 def final_line(metrics: dict, workdir: str) -> str:

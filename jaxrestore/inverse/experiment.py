@@ -200,14 +200,20 @@ def _write_results(workdir: Path, results: dict, figure: np.ndarray) -> None:
         json.dump(results, f, indent=2)
 
 
-def figure_grid(clean, restored: dict, *, count: int, gap: int = 2, label_height: int = 12) -> np.ndarray:
-    """Figure 3's layout as a uint8 image: columns Real | Input | Ours [| Overlay | Blend], a
-    header of column names, one row per image (the first ``count``)."""
-    from PIL import Image, ImageDraw
-
+def figure_grid(clean, restored: dict, *, count: int) -> np.ndarray:
+    """Figure 3's layout: columns Real | Input | Ours [| Overlay | Blend], one row per image."""
     columns = [("Real", clean), ("Input", restored["corrupted"])]
     columns += [("Ours" if m == "ours" else m[len("ours_"):].capitalize(), v)
                 for m, v in restored.items() if m.startswith("ours")]
+    return labelled_grid(columns, count=count)
+
+
+def labelled_grid(columns, *, count: int, gap: int = 2, label_height: int = 12) -> np.ndarray:
+    """A uint8 image of ``columns`` (``[(label, N x H x W x 3 in [0, 1]), ...]``): a header
+    of column labels, one row per image (the first ``count``)."""
+    from PIL import Image, ImageDraw
+
+    clean = columns[0][1]
     rows = max(1, min(int(count), clean.shape[0]))
     h, w = clean.shape[1:3]
     width = len(columns) * (w + gap) + gap
