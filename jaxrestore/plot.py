@@ -12,6 +12,13 @@ The first positional argument names the plot; ``fid`` reads each run's
 FID against the epoch (default) or the step, one line with markers per run,
 labelled by the name before ``=`` in ``--run=NAME=DIR``. The PNG is
 ``--width`` x ``--height`` pixels and written atomically.
+
+  python -m jaxrestore.plot cs_curve --run=DCGAN=runs/iagan_cs_sweep --output=fig2.png
+
+``cs_curve`` draws 003_*'s Figure 2 from a compressed-sensing run of configs/iagan.py with
+``ratios=...`` (its ``results.json``): the reconstruction MSE (per pixel, images in [0, 1],
+averaged over the test images) against the ratio m/n, one line per method (CSGM, CSGM-BP,
+IAGAN, IAGAN-BP, and the naive A^T y when it ran), per run.
 """
 
 from __future__ import annotations
@@ -99,11 +106,64 @@ def plot_fid(runs: Sequence[tuple[str, str]], output: str, *, x: str = "epoch", 
     return f"wrote {output} (FID of {len(curves)} run(s), {points} point(s), against {x})"
 
 
+def read_sweep(directory: str) -> dict:
+    """The ``results.json`` of a configs/iagan.py compressed-sensing run, checked."""
+    import json
+
+    path = os.path.join(directory, "results.json")
+    if not os.path.isfile(path):
+        raise ConfigError(f"{directory!r} has no results.json; pass the --workdir of a finished configs/iagan.py run.")
+    with open(path) as f:
+        results = json.load(f)
+    if not str(results.get("task", "")).startswith("cs_") or not results.get("sweep"):
+        raise ConfigError(f"{path!r} is not a compressed-sensing run of configs/iagan.py (task "
+                          f"{results.get('task')!r}); run one with ratios=..., e.g. "
+                          "--config=configs/iagan.py:task=cs_gaussian,ratios=0.1,0.3,0.5.")
+    return results
+
+
+def plot_cs_curve(runs: Sequence[tuple[str, str]], output: str, *, title: str | None = None,
+                  width: int = 800, height: int = 500) -> str:
+    """003_* Figure 2: MSE against m/n per method, from each run's sweep."""
+    from matplotlib.figure import Figure
+
+    from jaxrestore.inverse.iagan_experiment import label
+
+    sweeps = [(name, read_sweep(directory)) for name, directory in runs]
+    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+    ax = fig.subplots()
+    lines = 0
+    for name, results in sweeps:
+        entries = sorted(results["sweep"], key=lambda e: e["setting"])
+        for method in entries[0]["methods"]:
+            ratios = [e["setting"] for e in entries]
+            mse = [e["methods"][method]["mse"] for e in entries]
+            text = label(method, results["task"]) + (f" ({name})" if len(sweeps) > 1 else "")
+            ax.plot(ratios, mse, marker="o", markersize=4, label=text, linestyle="--" if "bp" in method else "-")
+            lines += 1
+    ax.set_xlabel("m/n")
+    ax.set_ylabel("MSE per pixel ([0, 1] images)")
+    ax.set_title(title or f"{sweeps[0][1]['task']}: reconstruction MSE vs compression ratio")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    with atomic_open(output, "wb") as f:
+        f.write(buffer.getvalue())
+    points = sum(len(r["sweep"]) for _, r in sweeps)
+    return f"wrote {output} (MSE vs m/n: {lines} line(s), {points} ratio(s) from {len(sweeps)} run(s))"
+
+
 # Plot name -> function(fv) drawing it from the parsed flags and returning a summary line.
 PLOTS: dict[str, Callable[[flags.FlagValues], str]] = {
     "fid": lambda fv: plot_fid(
         parse_runs(fv.run), check_output(fv.output, overwrite=fv.overwrite),
         x=fv.x, title=fv.title, width=fv.width, height=fv.height,
+    ),
+    "cs_curve": lambda fv: plot_cs_curve(
+        parse_runs(fv.run), check_output(fv.output, overwrite=fv.overwrite),
+        title=fv.title, width=fv.width, height=fv.height,
     ),
 }
 

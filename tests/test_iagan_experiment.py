@@ -109,6 +109,16 @@ def test_a_gaussian_sweep_gives_one_entry_per_ratio_and_noise_leaves_bp_out(prio
     assert list(results["methods"]) == ["naive", "csgm", "iagan"]
     assert results["sweep"][1]["measurements"] == round(0.6 * SIZE * SIZE * 3)
     assert results["sweep"][0]["iagan"]["iterations"] == 4
+    # Figure 2 from the sweep
+    from jaxrestore import plot
+    from jaxrestore.imaging.io import read_image
+
+    plot.main(["plot", "cs_curve", f"--run=toy={tmp_path}", f"--output={tmp_path / 'fig2.png'}", "--width=400",
+               "--height=300"])
+    assert read_image(tmp_path / "fig2.png").shape[:2] == (300, 400)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="has no results.json"):
+        plot.main(["plot", "cs_curve", f"--run=x={tmp_path / 'empty'}", f"--output={tmp_path / 'f.png'}"])
 
 
 def test_bp_with_noise_runs_with_a_warning(prior_run, tmp_path, capfd):
