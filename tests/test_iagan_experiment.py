@@ -171,3 +171,31 @@ def test_the_command_line_runs_a_task_and_refuses_a_bad_ratio_in_one_line(prior_
     assert good.returncode == 0, good.stderr[-2000:]
     assert good.stdout.strip().splitlines()[-1].startswith("sr (SR x4): Bicubic")
     assert "CSGM (2 iterations x 1 starts): 1/1 images (100 %)" in good.stderr and "ETA" in good.stderr
+
+
+def test_a_pggan_weight_file_is_a_prior_with_normal_latents_and_frozen_scales(tmp_path):
+    """A 32x32 PGGAN in the port's layout, as an .npz of random weights, runs through the
+    command: N(0, I) starts, the paper's PGGAN settings, wscale scales frozen by a field."""
+    from jaxrestore.inverse.adaptive import _labels
+    from jaxrestore.inverse.priors import load_prior
+    from jaxrestore.models.pggan import wscale_scale_mask
+    from jaxrestore.weights.pggan import expected_shapes
+
+    rng = np.random.default_rng(0)
+    shapes = expected_shapes(resolution=SIZE, latent_dim=16, widths=(16, 16, 8, 8))
+    arrays = {k: (rng.normal(size=s) * (0.2 if k.endswith("scale") else 1.0)).astype(np.float32)
+              for k, s in shapes.items()}
+    np.savez(tmp_path / "pggan32.npz", **arrays)
+    prior = load_prior(str(tmp_path / "pggan32.npz"))
+    assert (prior.kind, prior.latent, prior.z_dim, prior.size, prior.discriminator_fn) == ("pggan", "normal", 16,
+                                                                                         SIZE, None)
+    # freeze="wscale/scale" selects exactly the port's scale scalars
+    labels = _labels(prior.g_vars, ("wscale/scale",))
+    mask = wscale_scale_mask(prior.g_vars)
+    agree = jax.tree.leaves(jax.tree.map(lambda l, m: (l == "frozen") == bool(m), labels, mask))
+    assert agree == [True] * len(shapes) and sum(jax.tree.leaves(mask)) == len(shapes) // 3
+    config = small_config("task=sr,scale=4", tmp_path / "pggan32.npz", **{"iagan.freeze": "wscale/scale"})
+    results = experiment.run_iagan(config, str(tmp_path / "out"))
+    assert results["prior"]["kind"] == "pggan" and results["sweep"][0]["csgm"]["init"] == "normal"
+    assert results["sweep"][0]["iagan"]["lr_theta"] == 1e-3 and results["sweep"][0]["iagan"]["freeze"] == ["wscale/scale"]
+    assert np.isfinite(results["methods"]["iagan"]["psnr"])
