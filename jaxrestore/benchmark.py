@@ -2,9 +2,14 @@
 
     python -m jaxrestore.benchmark --config=configs/srgan.py [--steps=20] [--config.train.batch_size=32]
     python -m jaxrestore.benchmark --solver=map [--images=64 --iterations=100]
+    python -m jaxrestore.benchmark --solver=iagan [--images=2 --csgm_iterations=4 --iagan_iterations=2]
+    python -m jaxrestore.benchmark --solver=cg [--cg_sizes=32]
 
 With ``--solver=map`` it times 002_*'s MAP latent search instead, batched against the
-released code's per-image loop (see :mod:`jaxrestore.inverse.solver_benchmark`).
+released code's per-image loop (see :mod:`jaxrestore.inverse.solver_benchmark`);
+``--solver=iagan`` times 003_*'s CSGM and IAGAN the same two ways, and ``--solver=cg``
+counts conjugate-gradient iterations of the Gaussian pseudo-inverse as m/n -> 1 (see
+:mod:`jaxrestore.inverse.adaptive_benchmark`).
 
 The step is the method's jitted ``train_step`` (or ``pretrain_step`` with
 ``--pretrain``) on random batches of the config's shape, so the figures are the
@@ -37,12 +42,22 @@ def define_flags() -> None:
     config_flags.DEFINE_config_file("config", None, "Experiment config file, e.g. configs/srgan.py.")
     flags.DEFINE_integer("steps", 20, "Timed steps (after one warm-up step).")
     flags.DEFINE_bool("pretrain", False, "Benchmark the fidelity-only pre-training step instead.")
-    flags.DEFINE_enum("solver", None, ["map"], "Benchmark a latent-space solver instead of a config's "
-                      "training step (map: 002_*'s MAP inpainting with a DCGAN prior).")
-    flags.DEFINE_integer("images", 64, "--solver: images solved together.")
-    flags.DEFINE_integer("iterations", 100, "--solver: iterations per image.")
-    flags.DEFINE_integer("features", 64, "--solver: DCGAN width (64 = the released prior).")
+    flags.DEFINE_enum("solver", None, ["map", "iagan", "cg"], "Benchmark a latent-space solver instead of a "
+                      "config's training step (map: 002_*'s MAP inpainting with a DCGAN prior; iagan: 003_*'s "
+                      "CSGM and IAGAN with a BEGAN-layout prior; cg: CG on a Gaussian A A^T as m/n -> 1).")
+    flags.DEFINE_integer("images", None, "--solver: images solved together (default: map 64, iagan 2).")
+    flags.DEFINE_integer("iterations", 100, "--solver=map: iterations per image.")
+    flags.DEFINE_integer("features", None, "--solver: generator width (default: map 64 = the released DCGAN, "
+                         "iagan 128 = BEGAN's n).")
     flags.DEFINE_integer("loop_images", None, "--solver: images for the per-image loop (default: all).")
+    flags.DEFINE_integer("csgm_iterations", 4, "--solver=iagan: CSGM iterations (the paper: 1600).")
+    flags.DEFINE_integer("iagan_iterations", 2, "--solver=iagan: IAGAN iterations (the paper: 600).")
+    flags.DEFINE_integer("restarts", 5, "--solver=iagan: CSGM random starts (the official code: 5).")
+    flags.DEFINE_enum("operator", "fourier", ["fourier", "gaussian"], "--solver=iagan: measurements.")
+    flags.DEFINE_float("ratio", 0.5, "--solver=iagan: compression ratio m/n.")
+    flags.DEFINE_enum("gaussian_matrix", "auto", ["auto", "dense", "generated"], "--operator=gaussian: store the "
+                      "matrix, or regenerate it per application (auto: stored if within a quarter of memory).")
+    flags.DEFINE_list("cg_sizes", ["32"], "--solver=cg: image sides s (n = 3 s^2).")
 
 
 def random_batch(config, key) -> dict:
@@ -112,13 +127,26 @@ def _main(argv) -> None:
     if FLAGS.solver == "map":
         from jaxrestore.inverse.solver_benchmark import benchmark_map, print_map_benchmark
 
-        print_map_benchmark(benchmark_map(images=FLAGS.images, iterations=FLAGS.iterations,
-                                          features=FLAGS.features, loop_images=FLAGS.loop_images))
+        print_map_benchmark(benchmark_map(images=FLAGS.images or 64, iterations=FLAGS.iterations,
+                                          features=FLAGS.features or 64, loop_images=FLAGS.loop_images))
+        return
+    if FLAGS.solver == "iagan":
+        from jaxrestore.inverse.adaptive_benchmark import benchmark_adaptive, print_adaptive_benchmark
+
+        print_adaptive_benchmark(benchmark_adaptive(
+            images=FLAGS.images or 2, csgm_iterations=FLAGS.csgm_iterations, iagan_iterations=FLAGS.iagan_iterations,
+            restarts=FLAGS.restarts, features=FLAGS.features or 128, operator=FLAGS.operator, ratio=FLAGS.ratio,
+            gaussian_matrix=FLAGS.gaussian_matrix, loop_images=FLAGS.loop_images))
+        return
+    if FLAGS.solver == "cg":
+        from jaxrestore.inverse.adaptive_benchmark import benchmark_cg, print_cg_benchmark
+
+        print_cg_benchmark(benchmark_cg(sizes=FLAGS.cg_sizes))
         return
     if FLAGS.config is None:
         from jaxrestore.errors import ConfigError
 
-        raise ConfigError("benchmark needs --config=configs/<name>.py (a training step) or --solver=map.")
+        raise ConfigError("benchmark needs --config=configs/<name>.py (a training step) or --solver=map|iagan|cg.")
     r = benchmark(FLAGS.config, steps=FLAGS.steps, pretrain=FLAGS.pretrain)
     print(f"device            {r['device']}")
     print(f"method            {r['method']}, batch {r['batch']}, HR patch {r['hr_patch']}")
