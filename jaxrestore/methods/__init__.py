@@ -11,13 +11,14 @@ from jaxrestore.errors import ConfigError
 
 
 def _methods():
+    from jaxrestore.methods.began import BeganMethod
     from jaxrestore.methods.constrained import ConstrainedMethod
     from jaxrestore.methods.esrgan import EsrganMethod
     from jaxrestore.methods.joint import JointMethod
     from jaxrestore.methods.unconditional import UnconditionalGanMethod
 
     return {"joint": JointMethod, "constrained": ConstrainedMethod, "esrgan": EsrganMethod,
-            "unconditional_gan": UnconditionalGanMethod}
+            "unconditional_gan": UnconditionalGanMethod, "began": BeganMethod}
 
 
 def build_method(config):
