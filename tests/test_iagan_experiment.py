@@ -199,3 +199,23 @@ def test_a_pggan_weight_file_is_a_prior_with_normal_latents_and_frozen_scales(tm
     assert results["prior"]["kind"] == "pggan" and results["sweep"][0]["csgm"]["init"] == "normal"
     assert results["sweep"][0]["iagan"]["lr_theta"] == 1e-3 and results["sweep"][0]["iagan"]["freeze"] == ["wscale/scale"]
     assert np.isfinite(results["methods"]["iagan"]["psnr"])
+
+
+def test_a_began_run_is_a_prior_its_generator_from_the_latest_checkpoint(tmp_path):
+    from jaxrestore.checkpoints import load_generator_variables, network_variables
+    from jaxrestore.inverse.priors import load_prior
+    from jaxrestore.methods import build_method
+    from jaxrestore.train import train_and_evaluate
+    from test_began import prior_config as began_config
+
+    config = began_config(**{"train.num_steps": 2, "train.checkpoint_every": 2, "train.eval_every": 2,
+                             "data.patch_size": SIZE, "data.train": f"procedural:faces:count=8:size={SIZE}:seed=0"})
+    train_and_evaluate(config, str(tmp_path / "began"))
+    prior = load_prior(str(tmp_path / "began"))
+    assert (prior.kind, prior.latent, prior.z_dim, prior.size, prior.step) == ("began", "uniform", 16, SIZE, 2)
+    variables, _, _ = load_generator_variables(tmp_path / "began", which="latest")
+    z = jax.random.uniform(jax.random.key(0), (2, 16), minval=-1, maxval=1)
+    expected = build_method(config).generator.apply(network_variables(variables), z)
+    np.testing.assert_allclose(np.asarray(prior.generator_fn(prior.g_vars, z)), np.asarray(expected), atol=1e-6)
+    results = experiment.run_iagan(small_config("task=cs_fourier,ratio=0.5", tmp_path / "began"), str(tmp_path / "o"))
+    assert results["prior"]["kind"] == "began" and results["sweep"][0]["csgm"]["init"] == "uniform"

@@ -6,7 +6,8 @@ and distribution, and image size.
 
 - the ``--workdir`` of a prior trained here (the latest state checkpoint):
   ``configs/dcgan.py`` (method ``unconditional_gan``: DCGAN G and D with running BatchNorm
-  statistics, z ~ U(-1, 1)) — other training methods register a reader in ``READERS``;
+  statistics, z ~ U(-1, 1)) or ``configs/began.py`` (method ``began``: G only, z ~ U(-1, 1))
+  — a new training method registers its reader in ``READERS``;
 - a PGGAN weight file (``.npz`` from ``python -m jaxrestore.convert pggan``, or the port's
   ``.pth``/``.safetensors``): Karras et al.'s generator, z ~ N(0, I), no discriminator.
 
@@ -78,8 +79,24 @@ def _dcgan(path: str, config) -> Prior:
                  z_dim=int(model.z_dim), size=size, path=str(path), step=step, kind="dcgan", latent="uniform")
 
 
+def _began(path: str, config) -> Prior:
+    """A configs/began.py run: G only (BEGAN's D is an autoencoder, it gives no log-probability),
+    z ~ U(-1, 1)."""
+    from jaxrestore.models.began import BEGANGenerator
+
+    model = config.model
+    size = int(config.data.patch_size)
+    generator = BEGANGenerator(z_dim=int(model.z_dim), features=int(model.features), size=size)
+    state, step = _latest_state(path)
+    g_vars = {"params": state["g"]["params"]}
+    expected = jax.eval_shape(generator.init, jax.random.key(0), jnp.zeros((1, int(model.z_dim))))
+    checkpoints.check_same_structure(expected, g_vars, source=f"the prior {path!r}")
+    return Prior(generator_fn=lambda v, z: generator.apply(v, z), g_vars=g_vars, discriminator_fn=None, d_vars=None,
+                 z_dim=int(model.z_dim), size=size, path=str(path), step=step, kind="began", latent="uniform")
+
+
 # config.method of a training run -> reader of its prior
-READERS: dict[str, Callable[[str, Any], Prior]] = {"unconditional_gan": _dcgan}
+READERS: dict[str, Callable[[str, Any], Prior]] = {"unconditional_gan": _dcgan, "began": _began}
 
 
 def _pggan_file(path: str) -> Prior:
