@@ -26,10 +26,9 @@ beta1 = 0.5 but its trainer builds ``AdamOptimizer(lr)`` without it, so TensorFl
 ran (``--config.optimizer.b1=0.5`` gives the declared value).
 
 ``:celeba``: CelebA's aligned 218x178 images through tensorflow-datasets (``tfds:celeb_a:train``,
-162,770 images), the central 128x128 square (``data.center_crop=128``), no resize: 128x128, 5
-blocks. The reference cuts the box at row 50, column 25 (``tf.image.crop_to_bounding_box(x, 50,
-25, 128, 128)``); the centre square has the same columns (25-152) but starts at row 45, 5 rows
-higher, since the data pipeline offers only a centre crop. A 64x64 model on this data:
+162,770 images), the reference's box at row 50, column 25 (``tf.image.crop_to_bounding_box(x, 50,
+25, 128, 128)``, ``data.crop_box=(50, 25, 128, 128)``), no resize: 128x128, 5 blocks. A 64x64
+model on this data:
 ``--config.data.patch_size=64 --config.data.resize=64`` (Pillow's bilinear where the reference
 takes every other pixel). 500,000 steps of 16 are 49 epochs.
 
@@ -82,7 +81,7 @@ def get_config(arg: str | None = None):
 
 def celeba(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     c.data.train = "tfds:celeb_a:train"
-    c.data.center_crop = 128
+    c.data.crop_box = (50, 25, 128, 128)
     c.data.resize = 0
     c.data.patch_size = 128
     c.data.epoch_images = 162_770

@@ -3,7 +3,8 @@
 Fields (all can be overridden on the command line, e.g. ``--config.train.num_steps=10``):
 
 * ``method`` — ``joint`` (000_* eq. 6), ``constrained`` (eqs. 7-11), ``esrgan`` (001_*)
-  or ``unconditional_gan`` (a GAN prior, configs/dcgan.py).
+  or ``unconditional_gan`` (a GAN prior, configs/dcgan.py) or ``began`` (a BEGAN prior,
+  configs/began.py).
 * ``seed`` — PRNG seed of initialisation and of per-step randomness.
 * ``init_from`` — a run directory (workdir) whose generator starts this run
   (SRGAN and cSRGAN start from SRResNet); ignored when the workdir already has
@@ -31,6 +32,8 @@ Fields (all can be overridden on the command line, e.g. ``--config.train.num_ste
 * ``data`` — training sources and patches, see ``jaxrestore/data/pipeline.py``.
 * ``data.center_crop`` / ``data.resize`` — cut each image's central square of that side,
   then resize it (0: off); the DCGAN recipe for CelebA is 108 and 64 (configs/dcgan.py:celeba).
+  ``data.crop_box`` — (top, left, height, width) instead of the centre square (BEGAN's CelebA
+  crop, (50, 25, 128, 128), configs/began.py:celeba).
 * ``data.epoch_images`` — images in one pass over the training set (0: unknown);
   only used to label FID records with an epoch.
 * ``eval`` — ``data``: held-out images for periodic evaluation (a source spec:
@@ -107,6 +110,7 @@ def get_config() -> ml_collections.ConfigDict:
         "seed": 0,
         "epoch_images": 0,
         "center_crop": 0,
+        "crop_box": (),
         "resize": 0,
     })
 

@@ -133,7 +133,7 @@ def is_gan_run(config: ml_collections.ConfigDict) -> bool:
     """Whether a run trains its generator against a discriminator (SRGAN, cSRGAN, ARGAN-VGG,
     cARGAN, the ESRGAN family's stage 2) rather than on a fidelity loss alone."""
     loss = config.get("loss", {})
-    return (config.get("method") in ("constrained", "unconditional_gan")
+    return (config.get("method") in ("constrained", "unconditional_gan", "began")
             or float(loss.get("adversarial_weight", 0.0)) > 0)
 
 

@@ -165,7 +165,8 @@ def test_k_is_clipped_to_0_1_and_the_reference_schedule_halves_lr_to_its_floor()
         expected = max(8e-5 * 0.5 ** (step // 100_000), 2e-5)
         assert float(schedule(step)) == pytest.approx(expected, rel=1e-6), step
     celeba = get_config("celeba")
-    assert (celeba.data.patch_size, celeba.data.center_crop, celeba.data.train) == (128, 128, "tfds:celeb_a:train")
+    assert (celeba.data.patch_size, celeba.data.crop_box, celeba.data.train) == (128, (50, 25, 128, 128),
+                                                                                 "tfds:celeb_a:train")
 
 
 def test_config_errors_are_one_sentence():

@@ -136,3 +136,22 @@ def test_celeb_a_through_tfds_with_the_dcgan_centre_crop_and_resize():
     got = np.round(batch["target"] * 255).astype(np.uint8)
     assert got.shape == (2, 64, 64, 3)
     assert sorted(g.tobytes() for g in got) == sorted(e.tobytes() for e in expected)
+
+
+def test_celeb_a_through_tfds_with_the_began_crop_box():
+    """configs/began.py:celeba: BEGAN-tensorflow's box, rows 50-177 and columns 25-152 of
+    CelebA's 218x178 aligned images (mocked by TFDS), at 128x128, no resize."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from configs import began
+
+    config = began.get_config("celeba")
+    assert (config.data.crop_box, config.data.center_crop, config.data.patch_size) == ((50, 25, 128, 128), 0, 128)
+    config.data.num_threads, config.data.prefetch_buffer, config.data.augment = 1, 1, False
+    with tfds.testing.mock_data(num_examples=2):
+        originals = [TfdsSource("celeb_a", "train")[i] for i in range(2)]
+        batch = next(iter(make_train_dataset(config.data, task="generate", batch_size=2, seed=0)))
+    got = np.round(batch["target"] * 255).astype(np.uint8)
+    assert sorted(g.tobytes() for g in got) == sorted(o[50:178, 25:153].tobytes() for o in originals)

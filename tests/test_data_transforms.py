@@ -137,3 +137,8 @@ def test_centre_crop_resize_offsets_and_errors():
         centre_crop_resize(image, 8)
     with pytest.raises(ConfigError, match="must be >= 0"):
         centre_crop_resize(image, -1)
+    np.testing.assert_array_equal(centre_crop_resize(image, box=(2, 1, 5, 3)), image[2:7, 1:4])
+    with pytest.raises(DataError, match="too small for the crop box"):
+        centre_crop_resize(image, box=(3, 0, 5, 3))
+    with pytest.raises(ConfigError, match="center_crop 0 beside it"):
+        centre_crop_resize(image, 4, box=(0, 0, 2, 2))

@@ -47,6 +47,8 @@ missing from the config takes its default):
   crop, cut the central ``center_crop`` x ``center_crop`` square of each image and resize it
   to ``resize`` x ``resize`` (0: off) — the DCGAN recipe for CelebA's aligned 218x178
   images is 108 then 64 (:func:`jaxrestore.data.transforms.centre_crop_resize`).
+* ``data.crop_box`` (tuple, ``()``): instead of the centre square, the (top, left, height,
+  width) rectangle (BEGAN-tensorflow's CelebA crop is (50, 25, 128, 128)).
 * ``data.num_threads`` (int, ``8``): threads reading and transforming images.
 * ``data.prefetch_buffer`` (int, ``64``): elements prefetched by those threads.
 * ``data.seed`` (int, ``0``): seed of the data order and the random crops; separate
@@ -80,6 +82,8 @@ DATA_DEFAULTS: dict[str, Any] = {
     "prefetch_buffer": 64,
     "seed": 0,
     "center_crop": 0,
+    "crop_box": (),
+    "crop_box": (),
     "resize": 0,
 }
 
@@ -133,13 +137,15 @@ class _ReadImage(grain.transforms.Map):
     """``(source number, index)`` -> ``{"image": uint8 HxWx3, "description": str}``, centre-cropped
     and resized when ``data.center_crop`` / ``data.resize`` ask for it."""
 
-    def __init__(self, sources: list[ImageSource], *, center_crop: int = 0, resize: int = 0):
+    def __init__(self, sources: list[ImageSource], *, center_crop: int = 0, resize: int = 0, crop_box=()):
         self.sources, self.center_crop, self.resize = sources, int(center_crop), int(resize)
+        self.crop_box = tuple(crop_box)
 
     def map(self, element: tuple[int, int]) -> dict[str, Any]:
         k, i = element
         source = self.sources[k]
-        image = centre_crop_resize(source[i], self.center_crop, self.resize, description=source.describe(i))
+        image = centre_crop_resize(source[i], self.center_crop, self.resize, box=self.crop_box,
+                                   description=source.describe(i))
         return {"image": image, "description": source.describe(i)}
 
 
@@ -194,7 +200,8 @@ def make_train_dataset(
         augmentation=augmentation,
         skip_small_images=bool(_field(data_cfg, "skip_small_images")))
     ds = mixed_index_dataset([len(s) for s in sources], weights, seed)
-    ds = ds.map(_ReadImage(sources, center_crop=_field(data_cfg, "center_crop"), resize=_field(data_cfg, "resize")))
+    ds = ds.map(_ReadImage(sources, center_crop=_field(data_cfg, "center_crop"), resize=_field(data_cfg, "resize"),
+                           crop_box=_field(data_cfg, "crop_box")))
     ds = ds.random_map(transform, seed=_derived_seed(seed, 2))
     ds = ds[shard_index::shard_count]
     ds = ds.to_iter_dataset(grain.ReadOptions(
@@ -204,7 +211,7 @@ def make_train_dataset(
 
 
 def make_eval_images(spec: str, *, count: int | None = None, tfds_data_dir: str = "",
-                     center_crop: int = 0, resize: int = 0) -> dict[str, np.ndarray]:
+                     center_crop: int = 0, resize: int = 0, crop_box=()) -> dict[str, np.ndarray]:
     """Full held-out images by name, uint8 HxWx3, in source order.
 
     ``spec`` is a source spec (e.g. ``folder:/data/Set14`` or
@@ -221,5 +228,6 @@ def make_eval_images(spec: str, *, count: int | None = None, tfds_data_dir: str 
             name = source.name(i)
             if name in images:
                 name = f"{k}_{name}"
-            images[name] = centre_crop_resize(source[i], center_crop, resize, description=source.describe(i))
+            images[name] = centre_crop_resize(source[i], center_crop, resize, box=crop_box,
+                                              description=source.describe(i))
     return images

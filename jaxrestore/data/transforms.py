@@ -100,15 +100,28 @@ def make_degradation(task: str, **options: Any) -> Degradation:
                           "fix the call.") from None
 
 
-def centre_crop_resize(image: np.ndarray, crop: int = 0, size: int = 0, *, description: str = "an image") -> np.ndarray:
+def centre_crop_resize(image: np.ndarray, crop: int = 0, size: int = 0, *, box=(),
+                       description: str = "an image") -> np.ndarray:
     """The central ``crop`` x ``crop`` square of a uint8 HxWxC image (0: the whole image),
-    resized to ``size`` x ``size`` (0: not resized) by Pillow's bilinear filter, which
-    DCGAN-tensorflow's ``scipy.misc.imresize`` called (antialiased when shrinking). The
-    DCGAN recipe for CelebA's aligned images is ``crop=108, size=64``; the crop's top-left
-    corner is ``((H - crop) // 2, (W - crop) // 2)`` rounded as there."""
-    crop, size = int(crop), int(size)
+    or the ``box`` = (top, left, height, width) rectangle, resized to ``size`` x ``size``
+    (0: not resized) by Pillow's bilinear filter, which DCGAN-tensorflow's
+    ``scipy.misc.imresize`` called (antialiased when shrinking). The DCGAN recipe for
+    CelebA's aligned images is ``crop=108, size=64``; the crop's top-left corner is
+    ``((H - crop) // 2, (W - crop) // 2)`` rounded as there. BEGAN-tensorflow's is the box
+    (50, 25, 128, 128)."""
+    crop, size, box = int(crop), int(size), tuple(int(b) for b in box)
     if crop < 0 or size < 0:
         raise ConfigError(f"data.center_crop={crop} and data.resize={size} must be >= 0 (0: off).")
+    if box:
+        if crop or len(box) != 4 or min(box) < 0 or 0 in box[2:]:
+            raise ConfigError(f"data.crop_box={box} must be (top, left, height, width) with a positive size, "
+                              "and data.center_crop 0 beside it.")
+        top, left, height, width = box
+        h, w = image.shape[:2]
+        if top + height > h or left + width > w:
+            raise DataError(f"{description} is {h}x{w}, too small for the crop box {box} (data.crop_box: top, "
+                            "left, height, width); change the box or remove the image.")
+        image = image[top:top + height, left:left + width]
     if crop:
         h, w = image.shape[:2]
         if h < crop or w < crop:

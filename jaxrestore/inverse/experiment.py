@@ -76,7 +76,8 @@ def load_test_images(config, size: int) -> tuple[list[str], np.ndarray]:
 
     images = make_eval_images(config.data.test, count=int(config.data.max_images) or None,
                               tfds_data_dir=config.data.get("tfds_data_dir", ""),
-                              center_crop=config.data.get("center_crop", 0), resize=config.data.get("resize", 0))
+                              center_crop=config.data.get("center_crop", 0), resize=config.data.get("resize", 0),
+                              crop_box=tuple(config.data.get("crop_box", ())))
     if not images:
         raise DataError(f"data.test={config.data.test!r} holds no images; point it at a folder of "
                         f"{size}x{size} images.")
