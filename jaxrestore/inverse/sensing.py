@@ -5,13 +5,14 @@ subsampled 2-D Fourier measurements.
 003_* Sec. 5.1), ``m = round(ratio * n)`` for ``n = H*W*C``. A dense ``A`` at
 ``n = 3*128^2`` and ``m = n`` is 9.7 GB, so by default the matrix is never stored: it is
 regenerated block by block (``block_rows`` rows per block, row ``i`` from
-``fold_in(key, i)``, so the matrix does not depend on the block size) inside every application of ``A`` and ``A^T``, trading compute
-for memory; ``dense=True`` stores it once (the same matrix, bit for bit), which is faster
-where it fits. There is no closed-form pseudo-inverse: ``pinv`` runs conjugate gradients
-on ``A A^T``, whose condition number grows like ``((1 + sqrt(r)) / (1 - sqrt(r)))^2`` as
-the ratio ``r = m/n`` approaches 1 (Marchenko-Pastur), so CG needs more iterations near
-``r = 1`` (measured: 12 iterations to a 1e-6 residual at r = 0.1, 219 at 0.9 and 6,504 at
-1.0 for n = 3*32^2, where float32 CG stalls near 1e-4; ``python -m jaxrestore.benchmark --solver=cg``).
+``fold_in(key, i)``, so the matrix does not depend on the block size) inside every
+application of ``A`` and ``A^T``, trading compute for memory; ``dense=True`` stores it once
+(the same matrix, bit for bit), which is faster where it fits. There is no closed-form
+pseudo-inverse: ``pinv`` runs conjugate gradients on ``A A^T``, whose condition number
+grows like ``((1 + sqrt(r)) / (1 - sqrt(r)))^2`` as the ratio ``r = m/n`` approaches 1
+(Marchenko-Pastur), so CG needs more iterations near ``r = 1`` (measured for n = 3*32^2:
+12 iterations to a 1e-6 residual at r = 0.1, 219 at 0.9, 6,504 at 1.0, where float32 CG
+stalls near 1e-4; ``python -m jaxrestore.benchmark --solver=cg``).
 
 ``SubsampledFourier``: the orthonormal 2-D FFT of each channel, sampled on a binary mask;
 the measurements are the real and imaginary parts of the sampled coefficients, shape
