@@ -57,6 +57,16 @@ def tiny_config(name: str = "srgan", **overrides):
     return apply_overrides(c, overrides)
 
 
+def checkpoint_state(workdir, step):
+    """The raw training state a run saved at ``step`` (orbax, read back as saved)."""
+    import orbax.checkpoint as ocp
+
+    manager = ocp.CheckpointManager(workdir / "checkpoints", item_names=("state",))
+    state = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))["state"]
+    manager.close()
+    return state
+
+
 def apply_overrides(c, overrides: dict):
     """Sets ``{"a.b": value}`` fields of a config, as --config.a.b=value does."""
     for key, value in overrides.items():

@@ -9,7 +9,7 @@ import numpy as np
 import optax
 import pytest
 
-from conftest import tiny_config
+from conftest import checkpoint_state, tiny_config
 from jaxrestore.errors import ConfigError
 from jaxrestore.methods import build_method
 from jaxrestore.models.began import BEGANDiscriminator, BEGANGenerator
@@ -179,8 +179,6 @@ def test_config_errors_are_one_sentence():
 
 
 def test_quick_config_trains_resumes_exactly_and_samples_through_the_loop(tmp_path):
-    import orbax.checkpoint as ocp
-
     from jaxrestore.checkpoints import load_generator_variables, network_variables
     from jaxrestore.imaging.io import read_image
     from jaxrestore.train import train_and_evaluate
@@ -194,18 +192,12 @@ def test_quick_config_trains_resumes_exactly_and_samples_through_the_loop(tmp_pa
     config.train.num_steps = 4
     train_and_evaluate(config, str(tmp_path / "resumed"))
 
-    def state_at(workdir, step):
-        manager = ocp.CheckpointManager(workdir / "checkpoints", item_names=("state",))
-        state = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))["state"]
-        manager.close()
-        return state
-
-    a, b = state_at(tmp_path / "straight", 4), state_at(tmp_path / "resumed", 4)
+    a, b = checkpoint_state(tmp_path / "straight", 4), checkpoint_state(tmp_path / "resumed", 4)
     la, lb = jax.tree_util.tree_leaves_with_path(a), jax.tree_util.tree_leaves_with_path(b)
     assert [k for k, _ in la] == [k for k, _ in lb] and any("'k'" in jax.tree_util.keystr(k) for k, _ in la)
     for (path, x), (_, y) in zip(la, lb):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y), err_msg=jax.tree_util.keystr(path))
-    mid = state_at(tmp_path / "resumed", 2)
+    mid = checkpoint_state(tmp_path / "resumed", 2)
     assert 0 < float(mid["k"]) < float(a["k"]) < 1  # k_t moved on after the checkpoint
     out_kernel = lambda state: state["g"]["params"]["decoder"]["out"]["kernel"]  # noqa: E731
     assert not np.array_equal(out_kernel(mid), out_kernel(a))

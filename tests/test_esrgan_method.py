@@ -15,7 +15,7 @@ import numpy as np
 import optax
 import pytest
 
-from conftest import REPO
+from conftest import REPO, checkpoint_state
 from jaxrestore.errors import CheckpointError, ConfigError
 from jaxrestore.methods import build_method
 from test_methods import first_update, jgrad
@@ -395,21 +395,13 @@ def test_esrgan_family_run_resumes_exactly(make_config, tmp_path):
     train_and_evaluate(config, str(tmp_path / "resumed"))
     config.train.num_steps = 4
     train_and_evaluate(config, str(tmp_path / "resumed"))
-    import orbax.checkpoint as ocp
-
-    def state_at(workdir, step):
-        manager = ocp.CheckpointManager(workdir / "checkpoints", item_names=("state",))
-        state = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))["state"]
-        manager.close()
-        return state
-
-    a, b = state_at(tmp_path / "straight", 4), state_at(tmp_path / "resumed", 4)
+    a, b = checkpoint_state(tmp_path / "straight", 4), checkpoint_state(tmp_path / "resumed", 4)
     assert set(a) >= {"g", "d", "l", "ema"} and a["ema"] is not None and a["l"] is not None
     la, lb = jax.tree_util.tree_leaves_with_path(a), jax.tree_util.tree_leaves_with_path(b)
     assert [k for k, _ in la] == [k for k, _ in lb]
     for (path, x), (_, y) in zip(la, lb):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y), err_msg=jax.tree_util.keystr(path))
-    mid = state_at(tmp_path / "resumed", 2)
+    mid = checkpoint_state(tmp_path / "resumed", 2)
     for part in ("ema", ("d", "batch_stats"), ("l", "params")):  # each of them moved after step 2
         x, y = (mid[part], a[part]) if isinstance(part, str) else (mid[part[0]][part[1]], a[part[0]][part[1]])
         assert max_gap(x, y) > 0, part

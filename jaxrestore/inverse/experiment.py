@@ -182,21 +182,28 @@ def results_markdown(results: dict) -> str:
 
 
 def _write_results(workdir: Path, results: dict, figure: np.ndarray) -> None:
+    rows = [[results["task"], method, results["images"], f"{s['psnr']:.4f}", f"{s['psnr_mse']:.4f}",
+             f"{s['ssim']:.6f}"] for method, s in results["methods"].items()]
+    write_results(workdir, results, figure, header=["task", "method", "images", "psnr", "psnr_mse", "ssim"],
+                  rows=rows, markdown=results_markdown(results))
+
+
+def write_results(workdir: Path, results: dict, figure: np.ndarray, *, header, rows, markdown: str) -> None:
+    """An experiment's outputs, each written atomically, on process 0 only: ``figure.png``,
+    ``results.csv`` (``header`` and ``rows``), ``results.md`` and ``results.json``."""
     from jaxrestore.imaging.io import write_image
 
     text = io.StringIO()
     writer = csv.writer(text)
-    writer.writerow(["task", "method", "images", "psnr", "psnr_mse", "ssim"])
-    for method, s in results["methods"].items():
-        writer.writerow([results["task"], method, results["images"], f"{s['psnr']:.4f}", f"{s['psnr_mse']:.4f}",
-                         f"{s['ssim']:.6f}"])
+    writer.writerow(header)
+    writer.writerows(rows)
     if jax.process_index() != 0:
         return
     write_image(workdir / "figure.png", figure)
     with atomic_open(workdir / "results.csv", newline="") as f:
         f.write(text.getvalue())
     with atomic_open(workdir / "results.md") as f:
-        f.write(results_markdown(results))
+        f.write(markdown)
     with atomic_open(workdir / "results.json") as f:
         json.dump(results, f, indent=2)
 

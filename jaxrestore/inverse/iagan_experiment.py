@@ -23,9 +23,6 @@ cs_curve`` draws as Figure 2.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 import time
 from pathlib import Path
@@ -36,13 +33,12 @@ import numpy as np
 from absl import logging
 
 from jaxrestore import checkpoints
-from jaxrestore.atomic import atomic_open
 from jaxrestore.errors import ConfigError, DataError
 from jaxrestore.inverse import operators as ops
 from jaxrestore.inverse.adaptive import CSGMOptions, IAGANOptions, back_project, csgm, iagan
 from jaxrestore.inverse.chunks import run_in_chunks
 from jaxrestore.inverse.convolution import uniform_blur
-from jaxrestore.inverse.experiment import labelled_grid, load_test_images
+from jaxrestore.inverse.experiment import labelled_grid, load_test_images, write_results
 from jaxrestore.inverse.paper_003 import SETTINGS, reference
 from jaxrestore.inverse.priors import Prior, load_prior
 from jaxrestore.inverse.sensing import GaussianCS, SubsampledFourier, check_ratio, fourier_mask
@@ -299,26 +295,13 @@ def _setting_label(task: str, value) -> str:
 
 
 def _write(workdir: Path, results: dict, figure: np.ndarray) -> None:
-    from jaxrestore.imaging.io import write_image
-
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(["task", "setting", "noise", "method", "images", "psnr", "psnr_mean", "ssim", "ps", "mse",
-                     "seconds_per_image"])
-    for entry in results["sweep"]:
-        for m, s in entry["methods"].items():
-            writer.writerow([results["task"], entry["setting"], results["noise"], m, results["images"],
-                             f"{s['psnr']:.4f}", f"{s['psnr_mean']:.4f}", f"{s['ssim']:.6f}", f"{s['ps']:.6f}",
-                             f"{s['mse']:.8f}", f"{s['seconds_per_image']:.4f}"])
-    if jax.process_index() != 0:
-        return
-    write_image(workdir / "figure.png", figure)
-    with atomic_open(workdir / "results.csv", newline="") as f:
-        f.write(text.getvalue())
-    with atomic_open(workdir / "results.md") as f:
-        f.write(results_markdown(results))
-    with atomic_open(workdir / "results.json") as f:
-        json.dump(results, f, indent=2)
+    header = ["task", "setting", "noise", "method", "images", "psnr", "psnr_mean", "ssim", "ps", "mse",
+              "seconds_per_image"]
+    rows = [[results["task"], entry["setting"], results["noise"], m, results["images"], f"{s['psnr']:.4f}",
+             f"{s['psnr_mean']:.4f}", f"{s['ssim']:.6f}", f"{s['ps']:.6f}", f"{s['mse']:.8f}",
+             f"{s['seconds_per_image']:.4f}"]
+            for entry in results["sweep"] for m, s in entry["methods"].items()]
+    write_results(workdir, results, figure, header=header, rows=rows, markdown=results_markdown(results))
 
 
 def final_line(results: dict, workdir: str) -> str:
