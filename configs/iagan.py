@@ -94,7 +94,7 @@ def get_config(arg: str | None = None):
     c.prior = ""
     c.task = ml_collections.ConfigDict({
         "name": name, "ratio": ratio, "ratios": ratios, "scale": scale, "noise": noise, "blur": 9,
-        "mask_seed": 0, "mask_decay": 3.0, "matrix_seed": 0, "dense_limit_gb": 2.0, "bp_inverse": "pinv"})
+        "mask_seed": 0, "mask_decay": 1.0, "matrix_seed": 0, "dense_limit_gb": 2.0, "bp_inverse": "pinv"})
     c.methods = ""
     c.csgm = ml_collections.ConfigDict({"iterations": 0, "lr": 0.1, "restarts": 5, "init": "", "clip": 0.0,
                                         "keep_best_iterate": True})

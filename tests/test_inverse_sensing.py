@@ -57,15 +57,19 @@ def test_ratio_outside_zero_one_is_refused():
 
 @pytest.mark.parametrize("size,ratio", [(64, 0.3), (64, 0.5), (128, 0.3), (128, 0.5), (64, 0.1)])
 def test_fourier_mask_ratio_symmetry_and_density(size, ratio):
-    mask = fourier_mask(size, size, ratio, seed=7)
+    mask = fourier_mask(size, size, ratio, seed=7, decay=3.0)
     assert abs(mask.mean() - ratio) <= 0.01 * ratio
     flipped = np.roll(mask[::-1, ::-1], (1, 1), axis=(0, 1))  # mask at -k
     np.testing.assert_array_equal(mask, flipped)
     assert mask[0, 0]
     radius = np.hypot(*np.meshgrid(np.fft.fftfreq(size), np.fft.fftfreq(size), indexing="ij"))
     assert mask[radius < 0.1].mean() > 2 * mask[radius > 0.3].mean()  # variable density
-    np.testing.assert_array_equal(fourier_mask(size, size, ratio, seed=7), mask)  # seeded
-    assert not np.array_equal(fourier_mask(size, size, ratio, seed=8), mask)
+    np.testing.assert_array_equal(fourier_mask(size, size, ratio, seed=7, decay=3.0), mask)  # seeded
+    assert not np.array_equal(fourier_mask(size, size, ratio, seed=8, decay=3.0), mask)
+    flatter = fourier_mask(size, size, ratio, seed=7)  # the default decay 1
+    assert abs(flatter.mean() - ratio) <= 0.01 * ratio
+    assert mask[radius < 0.1].mean() >= flatter[radius < 0.1].mean()
+    assert flatter[radius < 0.1].mean() > flatter[radius > 0.3].mean()
 
 
 def test_fourier_operator_against_numpy_fft_and_its_pseudo_inverse():

@@ -126,13 +126,16 @@ class GaussianCS(Operator):
         return x.reshape(lead + self.shape)
 
 
-def fourier_mask(height: int, width: int, ratio: float, *, seed: int = 0, decay: float = 3.0) -> np.ndarray:
+def fourier_mask(height: int, width: int, ratio: float, *, seed: int = 0, decay: float = 1.0) -> np.ndarray:
     """A seeded, conjugate-symmetric, variable-density HxW sampling mask (bool, FFT order:
     frequency (0, 0) at index [0, 0]) sampling ``round(ratio * H * W)`` frequencies, or one
     more where a conjugate pair would overshoot. Frequencies are drawn without replacement
     with probability ``(1 - r)^decay`` (``r`` the radius over the largest radius), by
     Gumbel-top-k over conjugate pairs, and DC always; a pair counts twice, a self-conjugate
-    frequency (DC, Nyquist) once."""
+    frequency (DC, Nyquist) once. ``decay`` 1 (the default) puts the zero-filled IFFT of
+    64x64 CelebA faces with noise 10/255 at 20.5 / 22.6 dB for ratios 0.3 / 0.5, near 003_*'s
+    naive column (19.23 / 20.53 dB at 128x128); decay 3 concentrates the samples at low
+    frequencies (24.6 / 28.9 dB)."""
     ratio = check_ratio(ratio)
     target = max(1, int(round(ratio * height * width)))
     fy = np.fft.fftfreq(height)[:, None]
