@@ -18,7 +18,7 @@ labelled by the name before ``=`` in ``--run=NAME=DIR``. The PNG is
 ``cs_curve`` draws 003_*'s Figure 2 from a compressed-sensing run of configs/iagan.py with
 ``ratios=...`` (its ``results.json``): the reconstruction MSE (per pixel, images in [0, 1],
 averaged over the test images) against the ratio m/n, one line per method (CSGM, CSGM-BP,
-IAGAN, IAGAN-BP, and the naive A^T y when it ran), per run.
+IAGAN, IAGAN-BP, those of the figure; the naive column, far above them, is left out), per run.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def plot_cs_curve(runs: Sequence[tuple[str, str]], output: str, *, title: str | 
     lines = 0
     for name, results in sweeps:
         entries = sorted(results["sweep"], key=lambda e: e["setting"])
-        for method in entries[0]["methods"]:
+        for method in (m for m in entries[0]["methods"] if m != "naive"):  # Figure 2's four lines
             ratios = [e["setting"] for e in entries]
             mse = [e["methods"][method]["mse"] for e in entries]
             text = label(method, results["task"]) + (f" ({name})" if len(sweeps) > 1 else "")
