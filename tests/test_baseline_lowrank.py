@@ -87,6 +87,21 @@ def test_denoises_a_set5_crop():
     assert result.sigmas.shape == (4,) and float(result.sigmas[0]) == pytest.approx(0.1)
 
 
+def test_inpaints_half_the_pixels_of_a_set5_crop():
+    clean = _crop()
+    mask = (np.random.default_rng(3).random((64, 64, 1)) > 0.5).astype(np.float32)
+    operator = Mask.create(mask, clean.shape)
+    y = operator.A(jnp.asarray(clean))
+    schedule = tuple(float(v) for v in np.geomspace(0.3, 0.01, 20))
+    options = LowRankOptions(relaxation=1.0, outer_iterations=20, sigma_schedule=schedule)
+    restored = lowrank_restore(operator, y, options).image
+    # Measured: 7.0 dB zero fill -> 31.5 dB; observed pixels off by 0.005 on average.
+    assert _psnr(y, clean) < 8
+    assert _psnr(restored, clean) > 29.0
+    observed = np.broadcast_to(mask, clean.shape) > 0
+    assert np.abs(np.asarray(restored)[observed] - clean[observed]).mean() < 0.02
+
+
 def test_operator_norm_by_power_iteration():
     assert float(operator_norm_squared(Greyscale(8, 8))) == pytest.approx(sum(v * v for v in GREY_WEIGHTS), rel=1e-4)
     mask = np.ones((8, 8, 1), np.float32) * 0.5
@@ -114,6 +129,7 @@ def test_vmapped_batch_equals_per_image_runs():
     (LowRankOptions(thresholding="hard"), "thresholding must be one of"),
     (LowRankOptions(stride=0), "stride must be a positive integer"),
     (LowRankOptions(sigma=0.0), "sigma must be positive"),
+    (LowRankOptions(outer_iterations=3, sigma_schedule=(0.1, 0.05)), "must hold 3 positive noise levels"),
 ])
 def test_option_errors(options, message):
     with pytest.raises(ConfigError, match=message):

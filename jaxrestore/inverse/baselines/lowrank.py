@@ -8,23 +8,31 @@ only the operator's ``A`` and ``AT``, so it runs on every linear operator::
     x <- x + delta * mu * A^T (y - A x)        mu = 1 / |A|^2 (power iteration)
     x <- lowrank_prior(x, sigma_k)
 
-The prior step: ``patch`` x ``patch`` patches of all channels together (one p*p*C vector
-per patch, the simpler choice: one match and one SVD per group, no colour transform) on a
-grid of reference positions with ``stride`` (plus the last row and column, so every pixel
-is covered); for each reference the ``group`` (K) nearest patches by squared distance among
+The prior step works on each channel on its own (p*p patch vectors, as WNNM on grey
+images; the simpler choice: no colour transform, and K stays above the patch dimension,
+which the singular-value estimate below assumes): ``patch`` x ``patch`` patches on a grid of
+reference positions with ``stride`` (plus the last row and column, so every pixel is
+covered); for each reference the ``group`` (K) nearest patches by squared distance among
 the stride-1 positions of a ``window`` x ``window`` search window (shifted to stay inside
-the image, so every window has the same static size); the group matrix (d x K, columns
-patches, row mean removed as WNNM does) is shrunk by weighted singular-value thresholding
+the image, so every window has the same static size; ``lax.top_k``, vmapped over
+references); the group matrix Y (d x K, columns patches, row mean removed and added back
+as WNNM does) is shrunk by weighted singular-value thresholding
 
     sigma_hat_i = sqrt(max(s_i^2 - K sigma^2, 0)),   w_i = c sqrt(K) / (sigma_hat_i + eps),
-    s_i <- max(s_i - w_i sigma^2, 0)                                    (WNNM Sec. 3-4)
+    s_i <- max(s_i - w_i sigma^2, 0)                          (WNNM eqs. for w_i, sigma_hat_i)
 
-or by plain SVT (``thresholding="plain"``: ``s_i <- max(s_i - c sqrt(K) sigma^2, 0)``);
-the paper's objective ``|Y - X|^2 / sigma^2 + |X|_{w,*}`` would halve the threshold, a
-factor the constant ``c`` absorbs (its default was chosen by measurement, see the tests).
-Denoised patches of every group are put back and overlaps averaged. The noise level of the
-prior step is ``sigma`` at the first iteration and then, as WNNM's iterative
-regularisation, ``refit * sqrt(|sigma^2 - mean((y - A x)^2)|)``.
+or by plain SVT (``thresholding="plain"``: ``s_i <- max(s_i - c sqrt(K) sigma^2, 0)``).
+The paper's objective ``|Y - X|_F^2 / sigma^2 + |X|_{w,*}`` would halve the threshold; the
+constant ``c`` absorbs such factors, and its default (8) was chosen by measurement on a
+Set5 crop at sigma = 0.1 (see the tests), not taken from the paper. Every group's denoised
+patches are put back and overlaps averaged.
+
+Noise level of the prior step: ``sigma`` at the first iteration, then WNNM's iterative
+regularisation ``refit * sqrt(|sigma^2 - mean((y - A x)^2)|)`` (``relaxation`` 0.1 as
+WNNM's delta; meant for denoising), or an explicit ``sigma_schedule``, one value per outer
+iteration. For operators that hide pixels (masks, downsampling) use ``relaxation=1`` and a
+decreasing schedule, e.g. ``tuple(np.geomspace(0.3, 0.01, 20))``: 50 % random missing
+pixels of a Set5 crop go from 6.9 dB (zero fill) to 31 dB.
 
 Images are HxWxC float32 (any scale, [0, 1] in the tests); one image per call, ``vmap``
 over images (and per-image operators) for a batch::
@@ -61,6 +69,7 @@ class LowRankOptions:
     relaxation: float = 0.1  # delta of the data step (WNNM's iterative regularisation)
     thresholding: str = "weighted"  # or "plain" (singular-value soft thresholding)
     step: float | None = None  # mu; None: 1 / |A|^2 by power iteration
+    sigma_schedule: tuple[float, ...] | None = None  # per-iteration prior sigmas, instead of sigma/refit
     power_iterations: int = 30
     eps: float = 1e-8
 
@@ -90,6 +99,10 @@ class LowRankOptions:
         if not 0 < self.relaxation <= 1 or not self.refit >= 0:
             raise ConfigError(f"LowRankOptions needs 0 < relaxation <= 1 and refit >= 0, got "
                               f"{self.relaxation} and {self.refit}.")
+        schedule = self.sigma_schedule
+        if schedule is not None and (len(schedule) != self.outer_iterations or not all(v > 0 for v in schedule)):
+            raise ConfigError(f"LowRankOptions.sigma_schedule must hold {self.outer_iterations} positive "
+                              f"noise levels (one per outer iteration), got {schedule}.")
         if self.step is not None and not self.step > 0:
             raise ConfigError(f"LowRankOptions.step must be positive or None, got {self.step}.")
         return self
@@ -234,6 +247,8 @@ def _solve(operator, y, options: LowRankOptions) -> LowRankResult:
         x = x + options.relaxation * mu * operator.AT(residual)
         refit = options.refit * jnp.sqrt(jnp.abs(options.sigma ** 2 - jnp.mean(residual ** 2)))
         sigma = jnp.where((k == 0) | (options.refit == 0), options.sigma, refit)
+        if options.sigma_schedule is not None:
+            sigma = jnp.asarray(options.sigma_schedule, jnp.float32)[k]
         x = lowrank_prior(x, sigma, options)
         return x, sigma
 
