@@ -100,7 +100,8 @@ class LowRankOptions:
             raise ConfigError(f"LowRankOptions needs 0 < relaxation <= 1 and refit >= 0, got "
                               f"{self.relaxation} and {self.refit}.")
         schedule = self.sigma_schedule
-        if schedule is not None and (len(schedule) != self.outer_iterations or not all(v > 0 for v in schedule)):
+        if schedule is not None and (len(schedule) != self.outer_iterations
+                                     or not all(v > 0 for v in schedule)):
             raise ConfigError(f"LowRankOptions.sigma_schedule must hold {self.outer_iterations} positive "
                               f"noise levels (one per outer iteration), got {schedule}.")
         if self.step is not None and not self.step > 0:
@@ -123,7 +124,8 @@ def _grid(length: int, patch: int, stride: int) -> np.ndarray:
 
 def reference_positions(shape, options: LowRankOptions) -> np.ndarray:
     """``(R, 2)`` top-left corners of the reference patches (row-major), static."""
-    rows, cols = _grid(shape[0], options.patch, options.stride), _grid(shape[1], options.patch, options.stride)
+    rows = _grid(shape[0], options.patch, options.stride)
+    cols = _grid(shape[1], options.patch, options.stride)
     return np.stack(np.meshgrid(rows, cols, indexing="ij"), -1).reshape(-1, 2)
 
 
@@ -227,6 +229,8 @@ def lowrank_restore(operator, y, options: LowRankOptions = LowRankOptions()) -> 
         raise ConfigError(f"lowrank_restore needs a linear operator (it uses A^T), but {name} is not "
                           "linear; use gradient-based latent search for it.")
     options.check(operator.input_shape)
+    if options.sigma_schedule is not None:  # hashable for jit, whatever sequence was given
+        options = dataclasses.replace(options, sigma_schedule=tuple(float(v) for v in options.sigma_schedule))
     check_shape(y, operator.output_shape, operator=f"lowrank_restore({operator.name})", what="an observation")
     if y.ndim != 3:
         raise ConfigError(f"lowrank_restore takes one HxWxC observation, got shape {tuple(y.shape)}; "
