@@ -159,7 +159,7 @@ def test_inpainting_half_the_pixels_beats_the_zero_filled_input(butterfly_crop):
     y = op.A(jnp.asarray(hr))
     result = sparse_restore(op, y, SparseOptions(sparsity=16, stride=2))
     zero_filled, restored = _psnr(y, hr), _psnr(result.image, hr)
-    # Measured: 7.5 dB zero-filled -> 25.9 dB; observed pixels are kept exactly.
+    # Measured: 7.42 dB zero-filled -> 25.29 dB; observed pixels are kept exactly.
     assert restored > 24.5 and restored > zero_filled + 15
     np.testing.assert_allclose(np.asarray(result.image)[mask > 0], hr[mask > 0], atol=1e-6)
 
@@ -182,6 +182,17 @@ def test_vmapped_batch_equals_per_image_runs():
     batch = sparse_restore(blur, low, options)
     for i in range(2):
         np.testing.assert_allclose(batch.image[i], sparse_restore(blur, low[i], options).image, atol=1e-5)
+
+
+def test_super_resolution_x2_beats_bicubic_upsampling(butterfly_crop):
+    hr = butterfly_crop
+    op = ops.bicubic_downsample(hr.shape, 2)
+    lr = op.A(jnp.asarray(hr))
+    bicubic = _psnr(ops.bicubic_upsample(op.output_shape, 2).A(lr), hr)
+    options = SparseOptions(sparsity=8, tolerance=0.01, stride=2, outer_iterations=15)
+    restored = _psnr(sparse_restore(op, lr, options).image, hr)
+    # Measured: bicubic upsampling 26.21 dB, 15 Landweber + sparse-coding rounds 26.68 dB.
+    assert restored > bicubic + 0.3
 
 
 def test_generic_loop_fits_the_observation_better_than_the_adjoint():

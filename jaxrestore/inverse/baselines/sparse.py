@@ -209,8 +209,7 @@ def sparse_restore(operator, y, options: SparseOptions = SparseOptions(), *,
     if y.ndim != len(operator.output_shape) + 1:
         raise ConfigError(f"sparse_restore takes one observation or a batch (N, ...) of them, got "
                           f"shape {tuple(y.shape)}.")
-    batch = jax.vmap(_restore, in_axes=(0 if per_image_operator else None, 0, None))
-    return jax.jit(batch, static_argnums=2)(operator, y, options)
+    return _restore_batch(operator, y, options, bool(per_image_operator))
 
 
 def _restore(operator, y, options: SparseOptions) -> SparseResult:
@@ -245,3 +244,9 @@ def _restore(operator, y, options: SparseOptions) -> SparseResult:
 
 
 _restore_jit = jax.jit(_restore, static_argnums=2)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _restore_batch(operator, y, options: SparseOptions, per_image_operator: bool) -> SparseResult:
+    one = lambda op, observation: _restore(op, observation, options)  # noqa: E731
+    return jax.vmap(one, in_axes=(0 if per_image_operator else None, 0))(operator, y)
