@@ -20,10 +20,10 @@ Restoration for any linear operator uses only ``A`` and ``AT`` (plug-and-play st
 
 For inpainting — the operator is a :class:`~jaxrestore.inverse.operators.Mask`, detected
 by type — OMP codes each patch of ``y`` from its observed pixels only (the dictionary's
-rows weighted by the patch's mask, atoms renormalised for the selection; Mairal, Elad &
-Sapiro, IEEE TIP 2008, Sec. on inpainting), the full atoms fill the hidden pixels, and one
-data-consistency step puts the observations back. The codes depend only on ``y`` there, so
-a Mask takes one round whatever ``outer_iterations`` says.
+rows weighted by the patch's mask, atoms renormalised for the selection, as Mairal, Elad
+& Sapiro do for missing pixels, IEEE TIP 17(1), 2008), the full atoms fill the hidden
+pixels, and one data-consistency step puts the observations back. The codes depend only
+on ``y`` there, so a Mask takes one round whatever ``outer_iterations`` says.
 
 Colour images are coded per channel (8x8 grey patches of each channel, one dictionary),
 the simpler choice of the two. Images are HxWxC float32 in [0, 1] (any scale works: the
