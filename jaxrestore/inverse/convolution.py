@@ -47,14 +47,6 @@ class Blur(Operator):
                               f"{shape[0]}x{shape[1]} images.")
         return cls(shape=shape, kernel=tuple(tuple(float(v) for v in row) for row in kernel), rcond=float(rcond))
 
-    @property
-    def input_shape(self):
-        return self.shape
-
-    @property
-    def output_shape(self):
-        return self.shape
-
     def transfer(self) -> np.ndarray:
         """The kernel's HxW 2-D DFT (float64 complex): ``A``'s eigenvalues."""
         h, w = self.shape[:2]

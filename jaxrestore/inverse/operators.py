@@ -62,6 +62,16 @@ class Operator(struct.PyTreeNode):
     def name(self) -> str:
         return type(self).__name__
 
+    # Most operators keep the image's shape, held in a static ``shape`` field; the others
+    # override these.
+    @property
+    def input_shape(self):
+        return tuple(self.shape)
+
+    @property
+    def output_shape(self):
+        return self.input_shape
+
     def A(self, x):
         check_shape(x, self.input_shape, operator=self.name, what="an image")
         return self._apply(x)
@@ -121,14 +131,6 @@ class Identity(Operator):
 
     shape: tuple[int, int, int] = struct.field(pytree_node=False)
 
-    @property
-    def input_shape(self):
-        return tuple(self.shape)
-
-    @property
-    def output_shape(self):
-        return tuple(self.shape)
-
     def _apply(self, x):
         return x
 
@@ -164,14 +166,6 @@ class Mask(Operator):
             raise ConfigError("the mask hides every pixel, so there is nothing to restore from; "
                               "mark the observed pixels with 1 (missing ones with 0).")
         return cls(weights=weights, shape=shape)
-
-    @property
-    def input_shape(self):
-        return self.shape
-
-    @property
-    def output_shape(self):
-        return self.shape
 
     def _apply(self, x):
         return self.weights * x
