@@ -12,6 +12,13 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 # compiles in about half the time again (measured, 4.9 s against 2.5 s). Numbers compared within a
 # test come from the same setting (subprocesses the tests start inherit it).
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false")
+# Tests that force several host devices run collectives (psum, all-reduce) whose participants are
+# threads; on a 2-core machine busy with another test worker one participant can arrive more than
+# XLA's default 40 s after the first, and XLA then aborts the process (a CI run failed so). The
+# tests compare numbers, not speed, so the rendezvous may wait as long as the test's own timeout.
+if "collective_call_terminate_timeout" not in os.environ["XLA_FLAGS"]:
+    os.environ["XLA_FLAGS"] += (" --xla_cpu_collective_call_terminate_timeout_seconds=900"
+                                " --xla_cpu_collective_timeout_seconds=900")
 # Many tests build the same programs again (a resumed run recompiles what the uninterrupted run
 # compiled; command-line tests start new processes), so the session shares XLA's persistent
 # compilation cache: in a fresh directory, removed at exit, inherited by the subprocesses the
