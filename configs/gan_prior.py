@@ -13,10 +13,25 @@ to 16 held-out procedural faces (offline); for CelebA64 use
 ``--config.data.test=folder:../shared/data/CelebA64[18000:]`` (configs/dcgan.py trains on
 ``[:18000]``).
 
+Methods (``methods``, comma-separated; empty: 002_* Table 1's ``naive,tv,lr,sparse,ours``):
+``naive`` (the corrupted input as an image: the zero-filled hole, the grey, the bicubic
+upsampling, the noisy or quantized image), ``tv`` (total variation, Chambolle-Pock), ``lr``
+(WNNM patch-group low rank), ``sparse`` (overcomplete DCT + OMP), ``dip`` (Deep Image
+Prior; not in 002_*'s table, slow on a CPU) and ``ours`` (MAP search with the prior). The
+baselines solve on the [0, 1] observation with the task's linear operator
+(jaxrestore/inverse/baselines/); without ``ours`` no prior is needed.
+
 Fields:
 
 * ``prior`` — the ``--workdir`` of a configs/dcgan.py run (its latest checkpoint: G and D
-  with running BatchNorm statistics).
+  with running BatchNorm statistics); needed for ``ours``.
+* ``baselines`` — ``tv`` (``weight`` lambda, ``maxiter``, ``tol``), ``lr`` (``patch``,
+  ``stride``, ``window``, ``group``, ``outer_iterations``, ``c``, ``sigma``, ``sigma_end``
+  (> 0: a geometric schedule of the prior's noise level from ``sigma`` to it), ``refit``,
+  ``relaxation``, ``thresholding``), ``sparse`` (``patch``, ``atoms``, ``sparsity``,
+  ``tolerance``, ``outer_iterations``, ``stride``), ``dip`` (``iterations``, ``lr``,
+  ``reg_noise_std``, ``channels``; 0 / -1: the default). The per-task defaults were chosen
+  on CelebA64[18800:18850] (jaxrestore/inverse/baselines/methods.py, ``TUNED``).
 * ``task`` — ``name``; ``hole`` (inpaint: the centre hole's side), ``weighted_mask``
   (inpaint: Yeh et al.'s 15x15 weighted mask in the data term, as the released code;
   False: the binary mask), ``operator`` (colorize: ``grey`` as released or ``value``,
@@ -73,6 +88,10 @@ def get_config(arg: str | None = None):
         "prior": "released", "init": "normal", "restarts": 1, "keep_best_iterate": False,
         "chunk": 32, "z_dim": 0, "defaults_of": name,
     })
+    from jaxrestore.inverse.baselines import methods
+
+    c.methods = ""
+    c.baselines = methods.config_section(name)
     c.blend = True
     c.data = ml_collections.ConfigDict({"test": "procedural:faces:count=16:size=64:seed=1000000",
                                         "max_images": 0, "tfds_data_dir": "", "center_crop": 0, "resize": 0})

@@ -18,9 +18,11 @@ Tasks (``:task=NAME`` with its settings, comma-separated):
 
 Methods (``methods``, comma-separated; empty: all of the table's): ``naive`` (the
 table's first column: A^T y for CS — the zero-filled IFFT for Fourier —, bicubic
-upsampling for SR, the blurred image for deblurring), ``csgm``, ``csgm_bp``, ``iagan``,
-``iagan_bp``. Without noise the default is all five; with noise BP is left out, as in
-003_* (asking for it runs it, with a warning: BP amplifies noise).
+upsampling for SR, the blurred image for deblurring), ``dip`` (Deep Image Prior),
+``csgm``, ``csgm_bp``, ``iagan``, ``iagan_bp``; and, beyond 003_*'s tables, 002_*'s
+classical baselines ``tv``, ``lr``, ``sparse``. Without noise the default is naive, dip
+and the four GAN methods; with noise BP is left out, as in 003_* (asking for it runs it,
+with a warning: BP amplifies noise). Without a GAN method no prior is needed.
 
 Fields:
 
@@ -41,6 +43,12 @@ Fields:
   ``keep_best_iterate``, ``freeze`` (comma-separated path fragments of generator weights
   kept fixed, e.g. ``wscale/scale`` for PGGAN's scale scalars; empty: all adapt).
 * ``bp`` — ``tol`` and ``maxiter`` of the conjugate-gradient pseudo-inverse.
+* ``baselines`` — as configs/gan_prior.py: ``tv``, ``lr``, ``sparse`` and ``dip``
+  (``iterations`` 0: 003_*'s official DIP SR settings, x4 2000 iterations with input-noise
+  regularisation 0.03, x8 4000 with 0.05, a quarter of the iterations with noise; CS and
+  deblurring take the x4 settings; ``lr`` 0.01; ``reg_noise_std`` -1: the setting's;
+  ``channels`` 128). TV / LR defaults by task and noise were chosen on CelebA64[18800:18850]
+  (jaxrestore/inverse/baselines/methods.py).
 * ``chunk`` — images per compiled solve (IAGAN holds one copy of the generator's weights
   per image, three times: current, best, Adam's moments); ``ps_net`` — LPIPS backbone
   (``alex``, 003_*'s PS; or ``vgg``).
@@ -101,6 +109,9 @@ def get_config(arg: str | None = None):
     c.iagan = ml_collections.ConfigDict({"iterations": 0, "lr_z": 0.0, "lr_theta": 0.0, "keep_best_iterate": True,
                                          "freeze": ""})
     c.bp = ml_collections.ConfigDict({"tol": 1e-6, "maxiter": 500})
+    from jaxrestore.inverse.baselines import methods
+
+    c.baselines = methods.config_section(f"{name}:{'noisy' if noise > 0 else 'clean'}")
     c.chunk = 8
     c.ps_net = "alex"
     c.data = ml_collections.ConfigDict({"test": "procedural:faces:count=8:size=64:seed=1000000",

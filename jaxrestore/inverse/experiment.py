@@ -4,12 +4,15 @@
         --config.prior=runs/dcgan --config.data.test=folder:DIR --workdir=runs/inpaint
 
 Each test image (RGB, the prior's size) is corrupted by the task's process
-(:mod:`jaxrestore.inverse.problems`), restored by MAP search in the prior's latent space
-(:func:`jaxrestore.inverse.solvers.map_search`, in chunks of ``solver.chunk`` images, one
-compiled program for all chunks), and scored. The workdir receives ``config.json``,
+(:mod:`jaxrestore.inverse.problems`) and restored by the chosen methods (``methods``):
+``naive`` (the corrupted input as an image), the classical baselines ``tv``, ``lr``,
+``sparse`` and the untrained ``dip`` (:mod:`jaxrestore.inverse.baselines`, on the [0, 1]
+observation with the task's linear operator), and ``ours``: MAP search in the prior's
+latent space (:func:`jaxrestore.inverse.solvers.map_search`, in chunks of ``solver.chunk``
+images, one compiled program for all chunks). The workdir receives ``config.json``,
 ``results.json`` / ``results.csv`` / ``results.md`` and ``figure.png`` (Figure 3's layout:
-Real | Input | Ours [| blends], one row per image), all written atomically, only once every
-image is solved.
+Real | Input | TV | LR | Sparse | Ours [| blends], one row per image), all written
+atomically, only once every image is solved. Without ``ours`` no prior is needed.
 
 Scores: PSNR and SSIM on RGB in [0, 1] (every result clipped to [0, 1], float, no
 rounding to 8 bits). ``psnr`` is the mean over images of each image's PSNR over all its
@@ -35,6 +38,7 @@ from absl import logging
 from jaxrestore import checkpoints
 from jaxrestore.atomic import atomic_open
 from jaxrestore.errors import ConfigError, DataError
+from jaxrestore.inverse.baselines import methods as baseline_methods
 from jaxrestore.inverse.chunks import run_in_chunks
 from jaxrestore.inverse.priors import Prior, load_prior
 from jaxrestore.inverse.problems import Problem, build_problem, to_unit
@@ -44,6 +48,27 @@ from jaxrestore.metrics.ssim import ssim
 # 002_* Table 1, row "Ours": (PSNR dB, SSIM) on 2,000 held-out CelebA faces.
 PAPER_TABLE1 = {"inpaint": (23.60, 0.8121), "colorize": (20.85, 0.8876), "sr": (19.58, 0.5626),
                 "denoise": (19.31, 0.6161), "quantize": (19.77, 0.6061)}
+
+
+METHODS = ("naive", "tv", "lr", "sparse", "dip", "ours")
+TABLE_METHODS = ("naive", "tv", "lr", "sparse", "ours")  # 002_* Table 1's columns (and the input)
+# 002_* Table 1, rows TV, LR, Sparse: (PSNR dB, SSIM); colourisation was left empty there.
+PAPER_BASELINES = {
+    "tv": {"inpaint": (23.10, 0.7647), "sr": (21.05, 0.6648), "denoise": (21.97, 0.7373), "quantize": (20.77, 0.6312)},
+    "lr": {"inpaint": (16.98, 0.6644), "sr": (21.45, 0.6754), "denoise": (18.69, 0.6178), "quantize": (20.65, 0.6754)},
+    "sparse": {"inpaint": (20.67, 0.7528), "sr": (20.82, 0.6075), "denoise": (23.63, 0.8092),
+               "quantize": (22.67, 0.7869)},
+}
+
+
+def methods_to_run(config) -> list[str]:
+    """``config.methods`` (comma-separated; empty: 002_* Table 1's) in table order."""
+    chosen = [m.strip() for m in str(config.methods).split(",") if m.strip()]
+    unknown = [m for m in chosen if m not in METHODS]
+    if unknown:
+        raise ConfigError(f"unknown method {unknown[0]!r} in methods={config.methods!r}; choose from "
+                          f"{', '.join(METHODS)} (empty: the table's {', '.join(TABLE_METHODS)}).")
+    return [m for m in METHODS if m in (chosen or TABLE_METHODS)]
 
 
 def map_options(config, z_dim: int) -> MAPOptions:
@@ -66,12 +91,14 @@ def check_config(config) -> None:
                           f"{config.solver.defaults_of!r}'s; choose the task with "
                           f"--config=configs/gan_prior.py:task={name} (it sets both).")
     map_options(config, 1)
+    methods_to_run(config)
     if int(config.solver.chunk) < 1:
         raise ConfigError(f"solver.chunk={config.solver.chunk} must be at least 1 (images per compiled solve).")
 
 
-def load_test_images(config, size: int) -> tuple[list[str], np.ndarray]:
-    """The test images as (names, N x size x size x 3 float32 in [0, 1])."""
+def load_test_images(config, size: int | None) -> tuple[list[str], np.ndarray]:
+    """The test images as (names, N x size x size x 3 float32 in [0, 1]); ``size`` None
+    (no prior): every image must have the first one's size."""
     from jaxrestore.data.pipeline import make_eval_images
 
     images = make_eval_images(config.data.test, count=int(config.data.max_images) or None,
@@ -80,8 +107,17 @@ def load_test_images(config, size: int) -> tuple[list[str], np.ndarray]:
                               crop_box=tuple(config.data.get("crop_box", ())))
     if not images:
         raise DataError(f"data.test={config.data.test!r} holds no images; point it at a folder of "
-                        f"{size}x{size} images.")
+                        f"{size or 64}x{size or 64} images.")
+    if size is None:
+        first = next(iter(images.values()))
+        for name, image in images.items():
+            if image.shape[:2] != first.shape[:2]:
+                raise DataError(f"test image {name!r} is {image.shape[0]}x{image.shape[1]} but the first is "
+                                f"{first.shape[0]}x{first.shape[1]}; the methods restore a batch of one size, "
+                                "so crop/resize the test set to one size.")
     for name, image in images.items():
+        if size is None:
+            break
         if image.shape[:2] != (size, size):
             raise DataError(f"test image {name!r} is {image.shape[0]}x{image.shape[1]} but the prior makes "
                             f"{size}x{size} images; crop/resize the test set to {size}x{size} or use a prior "
@@ -116,75 +152,113 @@ def solve(prior: Prior, problem: Problem, y, keys, options: MAPOptions, *, chunk
 
 
 def run_gan_prior(config, workdir: str) -> dict:
-    """Corrupts, restores and scores ``config.data.test`` with the prior ``config.prior``;
-    writes the results into ``workdir`` and returns them."""
+    """Corrupts, restores and scores ``config.data.test`` with the chosen methods (the prior
+    ``config.prior`` for ``ours``); writes the results into ``workdir`` and returns them."""
     check_config(config)
-    prior = load_prior(config.prior)
-    if int(config.solver.z_dim) not in (0, prior.z_dim):
-        raise ConfigError(f"solver.z_dim={config.solver.z_dim} but the prior {config.prior!r} draws "
-                          f"z of {prior.z_dim} numbers; set --config.solver.z_dim=0 (take the prior's).")
-    names, clean = load_test_images(config, prior.size)
+    methods = methods_to_run(config)
+    prior = None
+    if "ours" in methods:
+        if not config.prior:
+            raise ConfigError("methods include 'ours' (MAP search with a GAN prior) but no prior was given; "
+                              "set --config.prior=RUN (a configs/dcgan.py workdir), or leave ours out of methods.")
+        prior = load_prior(config.prior)
+        if int(config.solver.z_dim) not in (0, prior.z_dim):
+            raise ConfigError(f"solver.z_dim={config.solver.z_dim} but the prior {config.prior!r} draws "
+                              f"z of {prior.z_dim} numbers; set --config.solver.z_dim=0 (take the prior's).")
+    names, clean = load_test_images(config, prior.size if prior else None)
     problem = build_problem(config.task, clean.shape[1:])
-    options = map_options(config, prior.z_dim)
+    options = map_options(config, prior.z_dim if prior else 1)
+    baseline_opts = {m: baseline_methods.options(m, config.baselines, clean.shape[1:],
+                                                 scale=int(config.task.scale) if problem.name == "sr" else None,
+                                                 noisy=problem.name in ("denoise", "quantize"))
+                     for m in methods if m in baseline_methods.BASELINES}
+    for m in baseline_opts:
+        baseline_methods.check_operator(m, problem.baseline_operator)
     workdir = Path(workdir).absolute()
     if workdir.exists() and not workdir.is_dir():
         raise ConfigError(f"--workdir {str(workdir)!r} is a file; name a directory for the results.")
     workdir.mkdir(parents=True, exist_ok=True)
     checkpoints.write_config(workdir, config)
-    logging.info("GAN-prior %s: %d test images from %s, prior %s (step %d, z of %d), %s", problem.name,
-                 len(names), config.data.test, prior.path, prior.step, prior.z_dim, options)
+    logging.info("GAN-prior %s: %d test images from %s; methods %s%s", problem.name, len(names), config.data.test,
+                 ", ".join(methods), f"; prior {prior.path} (step {prior.step}, z of {prior.z_dim}), {options}"
+                 if prior else "")
 
     key = jax.random.key(config.seed)
     corrupt_key, solve_key = jax.random.split(key)
     x = jnp.asarray(clean)
     y01 = problem.corrupt(corrupt_key, x)
-    y = problem.solver_observation(y01)
-    image_keys = jax.random.split(solve_key, len(names))
-    _, generated, objectives, compile_s, solve_s = solve(prior, problem, y, image_keys, options,
-                                                         chunk=int(config.solver.chunk))
-    if not np.all(np.isfinite(objectives)):
-        bad = names[int(np.argmax(~np.isfinite(objectives)))]
-        raise DataError(f"the MAP objective became non-finite (first on {bad!r}); lower solver.lr "
-                        "(no results were written).")
-    ours = to_unit(generated)
-    restored = {"corrupted": np.asarray(problem.input_image(y01)), "ours": ours}
-    diagnostics = {}
-    if config.blend:
-        blended, diagnostics = problem.blends(y01, jnp.asarray(ours))
-        restored.update({f"ours_{k}": np.asarray(v) for k, v in blended.items()})
+    restored, seconds, diagnostics = {}, {}, {}
+    if "naive" in methods:
+        restored["naive"] = np.asarray(problem.input_image(y01))
+        seconds["naive"] = 0.0
+    for m, opts in baseline_opts.items():
+        restored[m], seconds[m], info = baseline_methods.restore(
+            m, problem.baseline_operator, problem.baseline_observation(y01), opts,
+            jax.random.fold_in(solve_key, 1 + baseline_methods.BASELINES.index(m)), chunk=int(config.solver.chunk))
+        diagnostics[m] = {"options": _asdict(opts), **info}
+    objectives = None
+    if prior is not None:
+        y = problem.solver_observation(y01)
+        image_keys = jax.random.split(solve_key, len(names))
+        _, generated, objectives, compile_s, solve_s = solve(prior, problem, y, image_keys, options,
+                                                             chunk=int(config.solver.chunk))
+        if not np.all(np.isfinite(objectives)):
+            bad = names[int(np.argmax(~np.isfinite(objectives)))]
+            raise DataError(f"the MAP objective became non-finite (first on {bad!r}); lower solver.lr "
+                            "(no results were written).")
+        ours = to_unit(generated)
+        restored["ours"], seconds["ours"] = ours, solve_s / len(names)
+        if config.blend:
+            blended, blend_info = problem.blends(y01, jnp.asarray(ours))
+            restored.update({f"ours_{k}": np.asarray(v) for k, v in blended.items()})
+            seconds.update({f"ours_{k}": seconds["ours"] for k in blended})
+            diagnostics.update(blend_info)
+        diagnostics.update(objective_mean=float(np.mean(objectives)), compile_s=compile_s,
+                           seconds_per_image=seconds["ours"])
     results = {
         "task": problem.name, "images": len(names), "data": config.data.test,
-        "prior": {"path": prior.path, "step": prior.step, "z_dim": prior.z_dim, "size": prior.size},
-        "solver": dataclasses.asdict(options),
-        "methods": {m: scores(im, clean) for m, im in restored.items()},
-        "objective_mean": float(np.mean(objectives)),
-        "compile_s": compile_s, "seconds_per_image": solve_s / len(names),
+        "prior": ({"path": prior.path, "step": prior.step, "z_dim": prior.z_dim, "size": prior.size}
+                  if prior else None),
+        "solver": dataclasses.asdict(options) if prior else None,
+        "methods": {m: {**scores(im, clean), "seconds_per_image": seconds[m]} for m, im in restored.items()},
         "paper_ours": dict(zip(("psnr", "ssim"), PAPER_TABLE1[problem.name])),
+        "paper_baselines": {m: dict(zip(("psnr", "ssim"), rows[problem.name]))
+                            for m, rows in PAPER_BASELINES.items() if problem.name in rows},
         "paper_method": problem.paper_method,
         **diagnostics,
     }
     figure = figure_grid(clean, restored, count=int(config.figure_images))
     _write_results(workdir, results, figure)
-    logging.info("%.2f s per image (batched, %d per call; compile %.1f s)", results["seconds_per_image"],
-                 min(int(config.solver.chunk), len(names)), compile_s)
+    logging.info("seconds per image: %s", ", ".join(f"{m} {s:.2f}" for m, s in seconds.items()))
     return results
 
 
+def _asdict(options) -> dict:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(options).items()}
+
+
 def results_markdown(results: dict) -> str:
-    lines = [f"GAN-prior {results['task']} on {results['images']} images ({results['data']}); prior "
-             f"{results['prior']['path']} (step {results['prior']['step']})", "",
-             "| method | PSNR (dB, mean of images) | PSNR (dB, of mean MSE) | SSIM |", "|---|---|---|---|"]
+    prior = results["prior"]
+    lines = [f"GAN-prior {results['task']} on {results['images']} images ({results['data']})"
+             + (f"; prior {prior['path']} (step {prior['step']})" if prior else ""), "",
+             "| method | PSNR (dB, mean of images) | PSNR (dB, of mean MSE) | SSIM | s/image |",
+             "|---|---|---|---|---|"]
     for method, s in results["methods"].items():
-        lines.append(f"| {method} | {s['psnr']:.2f} | {s['psnr_mse']:.2f} | {s['ssim']:.4f} |")
+        lines.append(f"| {method} | {s['psnr']:.2f} | {s['psnr_mse']:.2f} | {s['ssim']:.4f} | "
+                     f"{s['seconds_per_image']:.2f} |")
+    for method, paper in results["paper_baselines"].items():
+        lines.append(f"| 002_* Table 1, {baseline_methods.LABELS[method]} | {paper['psnr']:.2f} | — | "
+                     f"{paper['ssim']:.4f} | |")
     paper = results["paper_ours"]
-    lines.append(f"| 002_* Table 1, Ours | {paper['psnr']:.2f} | — | {paper['ssim']:.4f} |")
+    lines.append(f"| 002_* Table 1, Ours | {paper['psnr']:.2f} | — | {paper['ssim']:.4f} | |")
     return "\n".join(lines) + "\n"
 
 
 def _write_results(workdir: Path, results: dict, figure: np.ndarray) -> None:
     rows = [[results["task"], method, results["images"], f"{s['psnr']:.4f}", f"{s['psnr_mse']:.4f}",
-             f"{s['ssim']:.6f}"] for method, s in results["methods"].items()]
-    write_results(workdir, results, figure, header=["task", "method", "images", "psnr", "psnr_mse", "ssim"],
+             f"{s['ssim']:.6f}", f"{s['seconds_per_image']:.4f}"] for method, s in results["methods"].items()]
+    write_results(workdir, results, figure,
+                  header=["task", "method", "images", "psnr", "psnr_mse", "ssim", "seconds_per_image"],
                   rows=rows, markdown=results_markdown(results))
 
 
@@ -209,8 +283,10 @@ def write_results(workdir: Path, results: dict, figure: np.ndarray, *, header, r
 
 
 def figure_grid(clean, restored: dict, *, count: int) -> np.ndarray:
-    """Figure 3's layout: columns Real | Input | Ours [| Overlay | Blend], one row per image."""
-    columns = [("Real", clean), ("Input", restored["corrupted"])]
+    """Figure 3's layout: columns Real | Input | TV | LR | Sparse | DIP | Ours [| Overlay |
+    Blend] (those run), one row per image."""
+    columns = [("Real", clean)] + [("Input", restored[m]) for m in ("naive",) if m in restored]
+    columns += [(baseline_methods.LABELS[m], restored[m]) for m in baseline_methods.BASELINES if m in restored]
     columns += [("Ours" if m == "ours" else m[len("ours_"):].capitalize(), v)
                 for m, v in restored.items() if m.startswith("ours")]
     return labelled_grid(columns, count=count)
@@ -241,9 +317,10 @@ def labelled_grid(columns, *, count: int, gap: int = 2, label_height: int = 12) 
 def final_line(results: dict, workdir: str) -> str:
     methods = results["methods"]
     best = results["paper_method"] if results["paper_method"] in methods else "ours"
+    parts = [f"{m} {s['psnr']:.2f} dB / {s['ssim']:.4f}" for m, s in methods.items()
+             if m == best or not m.startswith("ours")]
     paper = results["paper_ours"]
-    return (f"{results['task']}: {best} PSNR {methods[best]['psnr']:.2f} dB / SSIM {methods[best]['ssim']:.4f} "
-            f"(corrupted {methods['corrupted']['psnr']:.2f} / {methods['corrupted']['ssim']:.4f}; 002_* "
-            f"Table 1 {paper['psnr']:.2f} / {paper['ssim']:.4f}) on {results['images']} images, "
-            f"{results['seconds_per_image']:.2f} s/image; results in {workdir}")
+    per_image = max(s["seconds_per_image"] for s in methods.values())
+    return (f"{results['task']}: PSNR / SSIM " + ", ".join(parts) + f" (002_* Table 1 Ours {paper['psnr']:.2f} / "
+            f"{paper['ssim']:.4f}) on {results['images']} images, up to {per_image:.2f} s/image; results in {workdir}")
 

@@ -5,10 +5,13 @@
 
 Each test image x (RGB in [0, 1], the prior's size) is measured, ``y = A x + sigma e``
 (noise on the measurements, sigma on the [0, 1] scale), and restored by the table's
-methods (configs/iagan.py): the naive reconstruction, CSGM, CSGM-BP, IAGAN, IAGAN-BP
-(:mod:`jaxrestore.inverse.adaptive`), in chunks of ``chunk`` images with one compiled
-program per method. The solvers work on the generator's [-1, 1] scale, where the
-observation is ``A(2x - 1) + 2 sigma e``.
+methods (configs/iagan.py): the naive reconstruction, Deep Image Prior (and, beyond
+003_*'s tables, the classical TV / LR / sparse baselines of 002_*; all of
+:mod:`jaxrestore.inverse.baselines` solve on the [0, 1] scale, ``y01 = A x + sigma e``),
+CSGM, CSGM-BP, IAGAN, IAGAN-BP (:mod:`jaxrestore.inverse.adaptive`), in chunks of
+``chunk`` images with one compiled program per method. The GAN solvers work on the
+generator's [-1, 1] scale, where the same observation is ``A(2x - 1) + 2 sigma e``.
+Without a GAN method no prior is needed (the images may then be any one size).
 
 Scores per method (every result clipped to [0, 1]): ``psnr`` = 10 log10(1 / mean MSE)
 over the images (003_* footnote 3), ``psnr_mean`` = the mean of per-image PSNRs, ``ssim``
@@ -35,6 +38,7 @@ from absl import logging
 from jaxrestore import checkpoints
 from jaxrestore.errors import ConfigError, DataError
 from jaxrestore.inverse import operators as ops
+from jaxrestore.inverse.baselines import methods as baseline_methods
 from jaxrestore.inverse.adaptive import CSGMOptions, IAGANOptions, back_project, csgm, iagan
 from jaxrestore.inverse.chunks import run_in_chunks
 from jaxrestore.inverse.convolution import uniform_blur
@@ -45,8 +49,10 @@ from jaxrestore.inverse.sensing import GaussianCS, SubsampledFourier, check_rati
 from jaxrestore.metrics.ssim import ssim
 
 TASKS = ("cs_gaussian", "cs_fourier", "sr", "deblur")
-METHODS = ("naive", "csgm", "csgm_bp", "iagan", "iagan_bp")
-LABELS = {"csgm": "CSGM", "csgm_bp": "CSGM-BP", "iagan": "IAGAN", "iagan_bp": "IAGAN-BP"}
+METHODS = ("naive", "tv", "lr", "sparse", "dip", "csgm", "csgm_bp", "iagan", "iagan_bp")
+TABLE_METHODS = ("naive", "dip", "csgm", "csgm_bp", "iagan", "iagan_bp")  # 003_*'s columns
+GAN_METHODS = ("csgm", "csgm_bp", "iagan", "iagan_bp")
+LABELS = {"csgm": "CSGM", "csgm_bp": "CSGM-BP", "iagan": "IAGAN", "iagan_bp": "IAGAN-BP", **baseline_methods.LABELS}
 NAIVE = {"cs_gaussian": "naive A^T y", "cs_fourier": "naive IFFT", "sr": "Bicubic", "deblur": "Blurred"}
 
 
@@ -71,7 +77,7 @@ def methods_to_run(config) -> list[str]:
         raise ConfigError(f"unknown method {unknown[0]!r} in methods={config.methods!r}; choose from "
                           f"{', '.join(METHODS)} (empty: the table's).")
     if not chosen:
-        chosen = [m for m in METHODS if config.task.noise == 0 or not m.endswith("_bp")]
+        chosen = [m for m in TABLE_METHODS if config.task.noise == 0 or not m.endswith("_bp")]
     return [m for m in METHODS if m in chosen]
 
 
@@ -91,6 +97,10 @@ def check_config(config) -> None:
                           "approximation) for sr only.")
     if int(config.chunk) < 1:
         raise ConfigError(f"chunk={config.chunk} must be at least 1 (images per compiled solve).")
+    key = f"{task.name}:{'noisy' if task.noise > 0 else 'clean'}"
+    if config.baselines.tuned_for != key:
+        raise ConfigError(f"the baseline settings are for {config.baselines.tuned_for!r} but the task is {key!r}; "
+                          "choose task and noise in the preset (configs/iagan.py:task=...,noise=...), which sets both.")
     methods_to_run(config)
 
 
@@ -155,7 +165,6 @@ def restore(config, prior: Prior, clean, setting, key, methods, ps) -> tuple[dic
     """Every method on one setting: (results by method, images in [0, 1] by method)."""
     task = config.task
     operator = build_operator(task, clean.shape[1:], setting)
-    csgm_options, iagan_options = solver_options(config, prior)
     noise_key, solve_key = jax.random.split(key)
     x = jnp.asarray(clean)
     sigma = float(task.noise) / 255.0
@@ -167,6 +176,19 @@ def restore(config, prior: Prior, clean, setting, key, methods, ps) -> tuple[dic
         t0 = time.perf_counter()
         images["naive"] = np.asarray(jax.jit(lambda yy: naive(task, operator, yy))(y))
         seconds["naive"] = (time.perf_counter() - t0) / len(clean)
+    baselines = [m for m in methods if m in baseline_methods.BASELINES]
+    if baselines:  # the same noisy measurements on the [0, 1] scale: (y + A(1)) / 2 = A x + sigma e
+        y01 = (y + operator.A(jnp.ones(operator.input_shape, y.dtype))) / 2.0
+    for m in baselines:
+        opts = baseline_options(config, m, clean.shape[1:], setting)
+        unit_images, seconds[m], info = baseline_methods.restore(
+            m, operator, y01, opts, jax.random.fold_in(solve_key, 1 + baseline_methods.BASELINES.index(m)),
+            chunk=chunk)
+        images[m] = 2.0 * unit_images - 1.0
+        extra[m] = {"options": _options_dict(opts), **info}
+    if prior is not None:
+        csgm_options, iagan_options = solver_options(config, prior)
+        extra.update({"csgm": _options_dict(csgm_options), "iagan": _options_dict(iagan_options)})
     needs_iagan = any(m.startswith("iagan") for m in methods)
     if any(m.startswith("csgm") for m in methods) or needs_iagan:
         keys = jax.random.split(solve_key, len(clean))
@@ -203,9 +225,16 @@ def restore(config, prior: Prior, clean, setting, key, methods, ps) -> tuple[dic
         extra[f"{base}_bp_residual_max"] = float(np.nanmax(residual)) if np.isfinite(residual).any() else None
     unit = {m: np.clip((np.asarray(images[m]) + 1.0) / 2.0, 0.0, 1.0) for m in methods}
     results = {m: {**scores(unit[m], clean, ps), "seconds_per_image": seconds[m]} for m in methods}
-    extra.update({"csgm": _options_dict(csgm_options), "iagan": _options_dict(iagan_options),
-                  "operator": type(operator).__name__, "measurements": int(np.prod(operator.output_shape))})
+    extra.update({"operator": type(operator).__name__, "measurements": int(np.prod(operator.output_shape))})
     return {"methods": results, **extra}, unit
+
+
+def baseline_options(config, name: str, shape, setting):
+    """Baseline ``name``'s options for one setting (DIP's iterations depend on the SR scale
+    and the noise)."""
+    return baseline_methods.options(name, config.baselines, shape,
+                                    scale=int(setting) if config.task.name == "sr" else None,
+                                    noisy=config.task.noise > 0)
 
 
 def _options_dict(options) -> dict:
@@ -226,22 +255,32 @@ def run_iagan(config, workdir: str) -> dict:
     from jaxrestore.metrics.lpips import lpips_fn
 
     check_config(config)
-    prior = load_prior(config.prior)
-    names, clean = load_test_images(config, prior.size)
     methods = methods_to_run(config)
+    prior = None
+    if any(m in GAN_METHODS for m in methods):
+        if not config.prior:
+            raise ConfigError(f"methods include {', '.join(m for m in methods if m in GAN_METHODS)}, which need a "
+                              "GAN prior, but none was given; set --config.prior=RUN (a configs/dcgan.py or "
+                              "configs/began.py workdir, or a PGGAN .npz), or choose methods=naive,dip,tv,lr,sparse.")
+        prior = load_prior(config.prior)
+        solver_options(config, prior)
+    names, clean = load_test_images(config, prior.size if prior else None)
     values = settings(config.task)
-    if config.task.name == "sr":  # refuse a scale the images cannot take before any solving
-        build_operator(config.task, clean.shape[1:], values[0])
-    solver_options(config, prior)
+    for value in values:  # refuse what the images cannot take before any solving
+        operator = build_operator(config.task, clean.shape[1:], value)
+        for m in methods:
+            if m in baseline_methods.BASELINES:
+                baseline_options(config, m, clean.shape[1:], value)
+                baseline_methods.check_operator(m, operator)
     ps = lpips_fn(config.ps_net)
     workdir = Path(workdir).absolute()
     if workdir.exists() and not workdir.is_dir():
         raise ConfigError(f"--workdir {str(workdir)!r} is a file; name a directory for the results.")
     workdir.mkdir(parents=True, exist_ok=True)
     checkpoints.write_config(workdir, config)
-    logging.info("IAGAN %s on %d test images from %s; prior %s (%s, z of %d, %dx%d); methods %s",
-                 config.task.name, len(names), config.data.test, prior.path, prior.kind, prior.z_dim,
-                 prior.size, prior.size, ", ".join(methods))
+    logging.info("IAGAN %s on %d test images from %s; %smethods %s", config.task.name, len(names),
+                 config.data.test, f"prior {prior.path} ({prior.kind}, z of {prior.z_dim}, {prior.size}x{prior.size}); "
+                 if prior else "", ", ".join(methods))
     key = jax.random.key(int(config.seed))
     sweep, figures = [], []
     for index, value in enumerate(values):
@@ -252,9 +291,10 @@ def run_iagan(config, workdir: str) -> dict:
     first = sweep[0]
     results = {"task": config.task.name, "images": len(names), "data": config.data.test,
                "noise": float(config.task.noise), "setting": first["setting"], "methods": first["methods"],
-               "prior": {"path": prior.path, "kind": prior.kind, "step": prior.step, "z_dim": prior.z_dim,
-                         "size": prior.size},
-               "paper": {str(v): reference(prior.kind, config.task.name, v, config.task.noise) for v in values},
+               "prior": ({"path": prior.path, "kind": prior.kind, "step": prior.step, "z_dim": prior.z_dim,
+                          "size": prior.size} if prior else None),
+               "paper": {str(v): reference(prior.kind if prior else "began", config.task.name, v, config.task.noise)
+                         for v in values},
                "sweep": sweep}
     columns = [("Real", clean)] + [(label(m, config.task.name), figures[0][m]) for m in methods]
     _write(workdir, results, labelled_grid(columns, count=int(config.figure_images)))
@@ -273,9 +313,11 @@ def results_markdown(results: dict) -> str:
     task = results["task"]
     methods = list(results["methods"])
     header = "| setting | " + " | ".join(label(m, task) for m in methods) + " |"
-    lines = [f"003_* {task} on {results['images']} images ({results['data']}); prior {results['prior']['path']} "
-             f"({results['prior']['kind']}); noise {results['noise']:g}/255; cells: PSNR dB (of the mean MSE) / PS "
-             "(LPIPS alex)", "", header, "|" + "---|" * (len(methods) + 1)]
+    prior = results["prior"]
+    lines = [f"003_* {task} on {results['images']} images ({results['data']}); "
+             + (f"prior {prior['path']} ({prior['kind']}); " if prior else "")
+             + f"noise {results['noise']:g}/255; cells: PSNR dB (of the mean MSE) / PS (LPIPS alex)", "", header,
+             "|" + "---|" * (len(methods) + 1)]
     for entry in results["sweep"]:
         cells = [f"{entry['methods'][m]['psnr']:.2f} / {entry['methods'][m]['ps']:.3f}" for m in methods]
         lines.append(f"| {_setting_label(task, entry['setting'])} | " + " | ".join(cells) + " |")

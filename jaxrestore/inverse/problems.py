@@ -12,7 +12,11 @@ A problem knows, for clean images ``x`` (NHWC in [0, 1]):
 - ``input_image(y01)``: the corrupted input as an RGB image (Figure 3's "Input" column and
   the ``corrupted`` row of the results);
 - ``blends(y01, generated)``: the optional post-processing (Poisson blending for inpainting,
-  the value blend for colourisation), named results beside the raw ``G(z)``.
+  the value blend for colourisation), named results beside the raw ``G(z)``;
+- ``baseline_operator`` and ``baseline_observation(y01)``: the linear operator and the
+  observation on the [0, 1] scale the classical baselines (:mod:`jaxrestore.inverse.baselines`)
+  solve with, ``y01 = A x`` (the binary mask for inpainting, not the weighted data-term mask;
+  greyscale conversion for colourisation whatever ``task.operator`` the MAP search uses).
 
 The solver defaults are the released code's per-task settings (branch ``extensions`` of
 moodoki/semantic_image_inpainting), kept in ``configs/gan_prior.py``.
@@ -49,6 +53,13 @@ class Problem:
     def solver_observation(self, y01):
         return 2.0 * y01 - self.operator.A(jnp.ones(self.shape, y01.dtype))
 
+    @property
+    def baseline_operator(self) -> ops.Operator:
+        return self.operator
+
+    def baseline_observation(self, y01):
+        return y01
+
     def input_image(self, y01):
         return jnp.clip(y01, 0.0, 1.0)
 
@@ -79,6 +90,10 @@ class Inpaint(Problem):
     def solver_observation(self, y01):
         return self.operator.A(2.0 * y01 - 1.0)  # the hole's zeros weigh nothing
 
+    @property
+    def baseline_operator(self):
+        return ops.Mask.create(self.mask, self.shape)
+
     def blends(self, y01, generated):
         mask = jnp.asarray(self.mask)
         overlay = jnp.where(mask[..., None] > 0, y01, generated)
@@ -106,6 +121,10 @@ class Colorize(Problem):
 
     def corrupt(self, key, x):
         return ops.Greyscale(height=self.shape[0], width=self.shape[1]).A(x)
+
+    @property
+    def baseline_operator(self):
+        return ops.Greyscale(height=self.shape[0], width=self.shape[1])
 
     def input_image(self, y01):
         return jnp.clip(jnp.repeat(y01, 3, axis=-1), 0.0, 1.0)
