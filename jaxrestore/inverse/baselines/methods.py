@@ -54,7 +54,11 @@ TUNED: dict[str, dict[str, dict]] = {
 def config_section(key: str) -> ml_collections.ConfigDict:
     """The ``baselines`` section of a config, with the settings for task ``key``."""
     section = {
-        "tv": {"weight": 0.01, "maxiter": 3000, "tol": 1e-5},
+        # tol 1e-6 and up to 20,000 iterations: where A hides pixels (a hole, x4 downsampling)
+        # TV fills them by a slow diffusion, whose per-iteration change is small from the start
+        # (with lambda 3e-4 a 32x32 hole stopped after 19 iterations at tol 1e-5, at 12.3 dB,
+        # against 14.6 dB after 20,000; measured on CelebA64 validation faces).
+        "tv": {"weight": 0.01, "maxiter": 20000, "tol": 1e-6},
         "lr": {"patch": 6, "stride": 3, "window": 15, "group": 40, "outer_iterations": 8, "c": 8.0,
                "sigma": 0.1, "sigma_end": 0.0, "refit": 0.6, "relaxation": 0.1, "thresholding": "weighted"},
         "sparse": {"patch": 8, "atoms": 256, "sparsity": 8, "tolerance": 0.0, "outer_iterations": 10, "stride": 1},

@@ -19,11 +19,14 @@ Restoration for any linear operator uses only ``A`` and ``AT`` (plug-and-play st
     x <- average over the overlapping patches of z of their sparse reconstructions D alpha
 
 For inpainting — the operator is a :class:`~jaxrestore.inverse.operators.Mask`, detected
-by type — OMP codes each patch of ``y`` from its observed pixels only (the dictionary's
-rows weighted by the patch's mask, atoms renormalised for the selection, as Mairal, Elad
-& Sapiro do for missing pixels, IEEE TIP 17(1), 2008), the full atoms fill the hidden
-pixels, and one data-consistency step puts the observations back. The codes depend only
-on ``y`` there, so a Mask takes one round whatever ``outer_iterations`` says.
+by type — OMP codes each patch from its known pixels only (the dictionary's rows weighted
+by the patch's mask, atoms renormalised for the selection, as Mairal, Elad & Sapiro do for
+missing pixels, IEEE TIP 17(1), 2008) and the full atoms fill the hidden pixels. A patch
+is coded only when at least half of its pixels are known: a patch inside a large hole
+(002_*'s 32x32 centre hole) has nothing to code, and its "code" would be rounding noise.
+So the hole is filled from its border inwards over the rounds (``outer_iterations``): the
+pixels covered by a coded patch become known for the next round, and every round ends
+with the data-consistency step that puts the observations back.
 
 Colour images are coded per channel (8x8 grey patches of each channel, one dictionary),
 the simpler choice of the two. Images are HxWxC float32 in [0, 1] (any scale works: the
@@ -227,10 +230,26 @@ def _restore(operator, y, options: SparseOptions) -> SparseResult:
         return x + mu * operator.AT(y - operator.A(x))
 
     if isinstance(operator, Mask):
-        weights = jnp.broadcast_to(operator.weights, shape)
-        patches, atoms_used = code(extract_patches(y, options.patch, options.stride),
-                                   extract_patches(weights, options.patch, options.stride))
-        x = project(average_patches(patches, shape, options.patch, options.stride))
+        p, stride = options.patch, options.stride
+        rows, cols = _patch_index(shape, p, stride)
+
+        def fill(_, carry):
+            x, known, _ = carry
+            known_patches = extract_patches(known, p, stride)
+            coded = jnp.sum(known_patches, axis=-1) >= 0.5 * p * p  # (C, P)
+            patches, atoms_used = code(extract_patches(x, p, stride), known_patches)
+            total = jnp.zeros((shape[2],) + shape[:2], x.dtype).at[:, rows, cols].add(
+                jnp.where(coded[..., None], patches, 0.0))
+            count = jnp.zeros((shape[2],) + shape[:2], x.dtype).at[:, rows, cols].add(
+                jnp.broadcast_to(coded[..., None], patches.shape).astype(x.dtype))
+            covered = jnp.moveaxis(count > 0, 0, -1)
+            average = jnp.moveaxis(total / jnp.maximum(count, 1.0), 0, -1)
+            x = project(jnp.where(covered, average, x))
+            return x, jnp.maximum(known, covered.astype(x.dtype)), atoms_used
+
+        observed = (jnp.broadcast_to(operator.weights, shape) > 0).astype(y.dtype)
+        x, _, atoms_used = jax.lax.fori_loop(0, options.outer_iterations, fill,
+                                             (project(jnp.zeros(shape, y.dtype)), observed, jnp.zeros((), y.dtype)))
     else:
         def round_(_, carry):
             x, _ = carry
