@@ -151,3 +151,31 @@ def test_bad_input_is_one_clear_error_and_writes_nothing(tmp_path, paper, overri
 def test_a_nonlinear_operator_is_refused_by_name():
     with pytest.raises(ConfigError, match="needs a linear operator .* leave tv out"):
         methods.check_operator("tv", ops.HSVValue(height=16, width=16))
+
+
+def test_the_dip_column_is_dip_on_the_measurements_with_one_key_per_image_in_any_chunking(tmp_path):
+    """003_*'s SR x4 with DIP: the column equals dip_restore on y = A x made here, image i with
+    the i-th per-image key whatever the chunk; the iterations follow the official SR settings."""
+    from jaxrestore.inverse.baselines.dip import dip_restore
+
+    c = iagan_config.get_config("task=sr,scale=4")
+    c.data.test, c.methods, c.chunk, c.figure_images = TEST_32, "dip", 1, 2
+    c.baselines.dip.update(iterations=3, channels=8, scales=4)
+    results = iagan_experiment.run_iagan(c, str(tmp_path / "sr"))
+    assert results["sweep"][0]["dip"]["options"]["reg_noise_std"] == 0.03  # x4, no noise: the notebook's
+    clean = clean_images(TEST_32)
+    op = ops.bicubic_downsample((32, 32, 3), 4)
+    # as the command forms it from the GAN methods' [-1, 1] measurements (DIP's Adam amplifies
+    # a rounding difference of y, so the same float operations are used)
+    y01 = (jax.vmap(op.A)(2.0 * jnp.asarray(clean) - 1.0) + op.A(jnp.ones((32, 32, 3)))) / 2.0
+    _, solve_key = jax.random.split(jax.random.fold_in(jax.random.key(0), 0))
+    keys = jax.random.split(jax.random.fold_in(solve_key, 1 + methods.BASELINES.index("dip")), 2)
+    opts = methods.options("dip", c.baselines, (32, 32, 3), scale=4)
+    assert (opts.iterations, opts.channels, opts.scales) == (3, 8, 4)
+    images = dip_restore(op, y01, keys, opts).image
+    expected = 10 * np.log10(1 / np.mean((np.asarray(images, np.float64) - clean) ** 2))
+    assert results["methods"]["dip"]["psnr"] == pytest.approx(expected, abs=1e-4)
+    assert methods.options("dip", iagan_config.get_config("task=sr,scale=8,noise=10").baselines, (64, 64, 3),
+                           scale=8, noisy=True).iterations == 1000  # x8: 4000, a quarter with noise
+    with pytest.raises(ConfigError, match="64"):
+        methods.options("dip", iagan_config.get_config("task=sr,scale=4").baselines, (32, 32, 3), scale=4)

@@ -211,7 +211,7 @@ def dip_restore(operator: Operator, y, key, options: DIPOptions = DIPOptions(), 
     """DIP reconstruction of ``y``: one observation (``operator.output_shape``) or a batch
     ``(N, ...)``. With ``per_image_operator`` the operator's leaves carry a leading N axis
     (a batch of per-image operators, e.g. a :class:`Mask` with N masks). ``key`` is the
-    single image's key, or split into N per-image keys for a batch.
+    single image's key, or split into N per-image keys for a batch, or N keys (one per image).
 
     ``batching``: ``"vmap"`` runs the images together, ``"loop"`` one after the other with
     the single-image program (so image ``i`` equals a single call with its key bit for bit),
@@ -243,7 +243,13 @@ def dip_restore(operator: Operator, y, key, options: DIPOptions = DIPOptions(), 
         if sizes != {n}:
             raise ConfigError(f"per-image operators need a leading axis of {n} (one per observation) on "
                               f"every leaf, got leading sizes {sorted(sizes)}.")
-    keys = key[None] if single else jax.random.split(key, n)
+    key = jnp.asarray(key)
+    if key.ndim == 1 and not single:  # one key per image, given (chunks of a test set keep theirs)
+        if key.shape[0] != n:
+            raise ConfigError(f"dip_restore got {key.shape[0]} per-image keys for {n} observations.")
+        keys = key
+    else:
+        keys = key[None] if single else jax.random.split(key, n)
     if batching == "auto":
         batching = "loop" if jax.default_backend() == "cpu" else "vmap"
     report = _Progress(n * options.iterations, progress)

@@ -8,7 +8,7 @@ carry a ``baselines`` section with one sub-section per method::
     baselines.lr      patch, stride, window, group, outer_iterations, c, sigma, sigma_end,
                       refit, relaxation, thresholding
     baselines.sparse  patch, atoms, sparsity, tolerance, outer_iterations, stride
-    baselines.dip     iterations, lr, reg_noise_std, channels (0 / -1: the task's default)
+    baselines.dip     iterations, lr, reg_noise_std, channels, scales (0 / -1: the task's default)
 
 and :func:`restore` runs one of them on observations ``y = A x (+ noise)`` on the [0, 1]
 image scale, with only ``A`` and ``AT`` of the task's operator. The per-task defaults
@@ -62,7 +62,7 @@ def config_section(key: str) -> ml_collections.ConfigDict:
         "lr": {"patch": 6, "stride": 3, "window": 15, "group": 40, "outer_iterations": 8, "c": 8.0,
                "sigma": 0.1, "sigma_end": 0.0, "refit": 0.6, "relaxation": 0.1, "thresholding": "weighted"},
         "sparse": {"patch": 8, "atoms": 256, "sparsity": 8, "tolerance": 0.0, "outer_iterations": 10, "stride": 1},
-        "dip": {"iterations": 0, "lr": 0.01, "reg_noise_std": -1.0, "channels": 128},
+        "dip": {"iterations": 0, "lr": 0.01, "reg_noise_std": -1.0, "channels": 128, "scales": 5},
     }
     noisy = key.endswith(":noisy")
     tuned = TUNED.get(key, GENERIC["noisy" if noisy else "clean"] if ":" in key else {})
@@ -97,13 +97,13 @@ def dip_options(c, shape, *, scale: int | None, noisy: bool):
     field is 0 / negative; other tasks take the x4 settings (our choice)."""
     import dataclasses
 
-    from jaxrestore.inverse.baselines.dip import sr_options
+    from jaxrestore.inverse.baselines.dip import default_options, sr_options
 
-    base = sr_options(8 if scale and scale >= 8 else 4, noisy)
+    base = sr_options(8 if scale >= 8 else 4, noisy) if scale else default_options(noisy)
     options = dataclasses.replace(
         base, iterations=int(c.iterations) or base.iterations, lr=float(c.lr),
         reg_noise_std=float(c.reg_noise_std) if float(c.reg_noise_std) >= 0 else base.reg_noise_std,
-        channels=int(c.channels))
+        channels=int(c.channels), scales=int(c.scales))
     return options.check(shape)
 
 
@@ -167,7 +167,7 @@ def _restore_dip(operator, y01, opts, key, *, chunk: int, report) -> tuple[np.nd
     t0 = time.perf_counter()
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
-        result = dip_restore(operator, y01[start:stop], keys[start:stop], opts, keys_per_image=True)
+        result = dip_restore(operator, y01[start:stop], keys[start:stop], opts)
         parts.append(np.asarray(result.image))
         losses.append(np.asarray(result.loss).reshape(stop - start, -1)[:, -1])
         elapsed = time.perf_counter() - t0
