@@ -4,12 +4,15 @@
     python -m jaxrestore.benchmark --solver=map [--images=64 --iterations=100]
     python -m jaxrestore.benchmark --solver=iagan [--images=2 --csgm_iterations=4 --iagan_iterations=2]
     python -m jaxrestore.benchmark --solver=cg [--cg_sizes=32]
+    python -m jaxrestore.benchmark --solver=baselines [--images=4 --baseline_task=sr --dip_size=128 --dip_iterations=5]
 
 With ``--solver=map`` it times 002_*'s MAP latent search instead, batched against the
 released code's per-image loop (see :mod:`jaxrestore.inverse.solver_benchmark`);
 ``--solver=iagan`` times 003_*'s CSGM and IAGAN the same two ways, and ``--solver=cg``
 counts conjugate-gradient iterations of the Gaussian pseudo-inverse as m/n -> 1 (see
-:mod:`jaxrestore.inverse.adaptive_benchmark`).
+:mod:`jaxrestore.inverse.adaptive_benchmark`); ``--solver=baselines`` prints seconds per image
+of TV, LR and Sparse at 64x64 and of DIP at 128x128 (extrapolated to its 2000 steps; see
+:mod:`jaxrestore.inverse.baselines.benchmark`).
 
 The step is the method's jitted ``train_step`` (or ``pretrain_step`` with
 ``--pretrain``) on random batches of the config's shape, so the figures are the
@@ -42,10 +45,11 @@ def define_flags() -> None:
     config_flags.DEFINE_config_file("config", None, "Experiment config file, e.g. configs/srgan.py.")
     flags.DEFINE_integer("steps", 20, "Timed steps (after one warm-up step).")
     flags.DEFINE_bool("pretrain", False, "Benchmark the fidelity-only pre-training step instead.")
-    flags.DEFINE_enum("solver", None, ["map", "iagan", "cg"], "Benchmark a latent-space solver instead of a "
+    flags.DEFINE_enum("solver", None, ["map", "iagan", "cg", "baselines"], "Benchmark a solver instead of a "
                       "config's training step (map: 002_*'s MAP inpainting with a DCGAN prior; iagan: 003_*'s "
-                      "CSGM and IAGAN with a BEGAN-layout prior; cg: CG on a Gaussian A A^T as m/n -> 1).")
-    flags.DEFINE_integer("images", None, "--solver: images solved together (default: map 64, iagan 2).")
+                      "CSGM and IAGAN with a BEGAN-layout prior; cg: CG on a Gaussian A A^T as m/n -> 1; "
+                      "baselines: seconds per image of TV, LR, Sparse and DIP).")
+    flags.DEFINE_integer("images", None, "--solver: images solved together (default: map 64, iagan 2, baselines 4).")
     flags.DEFINE_integer("iterations", 100, "--solver=map: iterations per image.")
     flags.DEFINE_integer("features", None, "--solver: generator width (default: map 64 = the released DCGAN, "
                          "iagan 128 = BEGAN's n).")
@@ -58,6 +62,14 @@ def define_flags() -> None:
     flags.DEFINE_enum("gaussian_matrix", "auto", ["auto", "dense", "generated"], "--operator=gaussian: store the "
                       "matrix, or regenerate it per application (auto: stored if within a quarter of memory).")
     flags.DEFINE_list("cg_sizes", ["32"], "--solver=cg: image sides s (n = 3 s^2).")
+    flags.DEFINE_list("baselines", ["tv", "lr", "sparse", "dip"], "--solver=baselines: the baselines to time.")
+    flags.DEFINE_enum("baseline_task", "sr", ["sr", "inpaint", "denoise", "cs_fourier"], "--solver=baselines: "
+                      "the task of TV, LR and Sparse at 64x64 (sr: bicubic x4; inpaint: centre 32x32 hole; "
+                      "denoise: noise 0.1; cs_fourier: ratio 0.3, noise 10/255), with its tuned settings.")
+    flags.DEFINE_integer("dip_size", 128, "--solver=baselines: DIP's image side (x4 SR, the official settings).")
+    flags.DEFINE_integer("dip_iterations", 5, "--solver=baselines: DIP steps timed (extrapolated to 2000).")
+    flags.DEFINE_integer("dip_channels", None, "--solver=baselines: DIP's channels per scale (default: the "
+                         "official 128; fewer for a quick check).")
 
 
 def random_batch(config, key) -> dict:
@@ -143,10 +155,17 @@ def _main(argv) -> None:
 
         print_cg_benchmark(benchmark_cg(sizes=FLAGS.cg_sizes))
         return
+    if FLAGS.solver == "baselines":
+        from jaxrestore.inverse.baselines.benchmark import benchmark_baselines, print_baselines_benchmark
+
+        print_baselines_benchmark(benchmark_baselines(
+            images=FLAGS.images or 4, task=FLAGS.baseline_task, baselines=FLAGS.baselines,
+            dip_size=FLAGS.dip_size, dip_iterations=FLAGS.dip_iterations, dip_channels=FLAGS.dip_channels))
+        return
     if FLAGS.config is None:
         from jaxrestore.errors import ConfigError
 
-        raise ConfigError("benchmark needs --config=configs/<name>.py (a training step) or --solver=map|iagan|cg.")
+        raise ConfigError("benchmark needs --config=configs/<name>.py (a training step) or --solver=map|iagan|cg|baselines.")
     r = benchmark(FLAGS.config, steps=FLAGS.steps, pretrain=FLAGS.pretrain)
     print(f"device            {r['device']}")
     print(f"method            {r['method']}, batch {r['batch']}, HR patch {r['hr_patch']}")
