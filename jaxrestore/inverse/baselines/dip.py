@@ -244,7 +244,9 @@ def dip_restore(operator: Operator, y, key, options: DIPOptions = DIPOptions(), 
             raise ConfigError(f"per-image operators need a leading axis of {n} (one per observation) on "
                               f"every leaf, got leading sizes {sorted(sizes)}.")
     key = jnp.asarray(key)
-    if key.ndim == 1 and not single:  # one key per image, given (chunks of a test set keep theirs)
+    # A raw uint32 key has shape (2,) and N of them (N, 2); a typed key has shape () and N (N,).
+    key_ndim = key.ndim if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) else key.ndim - 1
+    if key_ndim == 1 and not single:  # one key per image, given (chunks of a test set keep theirs)
         if key.shape[0] != n:
             raise ConfigError(f"dip_restore got {key.shape[0]} per-image keys for {n} observations.")
         keys = key

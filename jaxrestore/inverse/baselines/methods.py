@@ -43,11 +43,15 @@ LABELS = {"tv": "TV", "lr": "LR", "sparse": "Sparse", "dip": "DIP"}
 GENERIC = {"clean": {"tv": {"weight": 0.002}, "lr": {"sigma": 0.1, "sigma_end": 0.005, "relaxation": 1.0}},
            "noisy": {"tv": {"weight": 0.03}, "lr": {"sigma": 0.04}}}
 TUNED: dict[str, dict[str, dict]] = {
-    "inpaint": {"tv": {"weight": 0.002}, "lr": {"sigma": 0.1, "sigma_end": 0.005, "relaxation": 1.0}},
-    "colorize": {"tv": {"weight": 0.002}, "lr": {"sigma": 0.1, "sigma_end": 0.005, "relaxation": 1.0}},
-    "sr": {"tv": {"weight": 0.002}, "lr": {"sigma": 0.1, "sigma_end": 0.005, "relaxation": 1.0}},
-    "denoise": {"tv": {"weight": 0.1}, "lr": {"sigma": 0.1}},
-    "quantize": {"tv": {"weight": 0.06}, "lr": {"sigma": 0.06}},
+    "inpaint": {"tv": {"weight": 0.01}, "lr": {"sigma": 0.1, "sigma_end": 0.005, "relaxation": 1.0}},
+    "colorize": {"tv": {"weight": 0.001}, "lr": {"sigma": 0.1, "sigma_end": 0.005, "relaxation": 1.0}},
+    "sr": {"tv": {"weight": 0.0003}, "lr": {"sigma": 0.1, "sigma_end": 0.005, "relaxation": 1.0}},
+    "denoise": {"tv": {"weight": 0.13}, "lr": {"sigma": 0.1}},
+    "quantize": {"tv": {"weight": 0.1}, "lr": {"sigma": 0.06}},
+    "cs_fourier:noisy": {"tv": {"weight": 0.02}},
+    "sr:clean": {"tv": {"weight": 0.0003}},
+    "sr:noisy": {"tv": {"weight": 0.005}},
+    "deblur:noisy": {"tv": {"weight": 0.005}},
 }
 
 
@@ -64,10 +68,9 @@ def config_section(key: str) -> ml_collections.ConfigDict:
         "sparse": {"patch": 8, "atoms": 256, "sparsity": 8, "tolerance": 0.0, "outer_iterations": 10, "stride": 1},
         "dip": {"iterations": 0, "lr": 0.01, "reg_noise_std": -1.0, "channels": 128, "scales": 5},
     }
-    noisy = key.endswith(":noisy")
-    tuned = TUNED.get(key, GENERIC["noisy" if noisy else "clean"] if ":" in key else {})
-    for method, fields in tuned.items():
-        section[method].update(fields)
+    generic = GENERIC["noisy" if key.endswith(":noisy") else "clean"] if ":" in key else {}
+    for method in section:
+        section[method].update(TUNED.get(key, {}).get(method, generic.get(method, {})))
     return ml_collections.ConfigDict({**section, "tuned_for": key})
 
 

@@ -28,12 +28,18 @@ from ml_collections import config_flags
 from jaxrestore.errors import ConfigError, JaxRestoreError, quiet_library_logs
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file("config", None, "configs/gan_prior.py:task=... or configs/iagan.py:task=...",
-                                lock_config=False)
-flags.DEFINE_string("method", None, "The baseline to tune: tv, lr, sparse or dip.")
-flags.DEFINE_multi_string("grid", [], "FIELD=V1,V2,... (a config field, e.g. baselines.tv.weight); repeatable.")
-flags.DEFINE_string("data", None, "The validation images (a data.test spec), disjoint from the test images.")
-flags.DEFINE_string("output", "", "Also write the table as JSON here.")
+
+
+def _define_flags() -> None:
+    """Defined when the command runs, not at import (``jaxrestore.main`` defines ``--config``
+    too, and a process that imports both, e.g. the test suite, must not define it twice)."""
+    config_flags.DEFINE_config_file("config", None, "configs/gan_prior.py:task=... or configs/iagan.py:task=...",
+                                    lock_config=False)
+    flags.DEFINE_string("method", None, "The baseline to tune: tv, lr, sparse or dip.")
+    flags.DEFINE_multi_string("grid", [], "FIELD=V1,V2,... (a config field, e.g. baselines.tv.weight); "
+                              "repeatable.")
+    flags.DEFINE_string("data", None, "The validation images (a data.test spec), disjoint from the test images.")
+    flags.DEFINE_string("output", "", "Also write the table as JSON here.")
 
 
 def parse_grid(specs: list[str]) -> list[tuple[str, list]]:
@@ -128,6 +134,7 @@ def main() -> None:
             print(f"error: {error}", file=sys.stderr)
             raise SystemExit(2) from None
 
+    _define_flags()
     flags.mark_flags_as_required(["config"])
     app.run(run)
 
