@@ -1,6 +1,7 @@
 """Patch-group low-rank baseline (WNNM, Gu et al. CVPR 2014): the thresholding step and the
 block matching against NumPy transcriptions, denoising a Set5 crop, vmap, and the errors."""
 
+import dataclasses
 from pathlib import Path
 
 import jax
@@ -104,6 +105,26 @@ def test_inpaints_half_the_pixels_of_a_set5_crop():
     assert _psnr(restored, clean) > 29.0
     observed = np.broadcast_to(mask, clean.shape) > 0
     assert np.abs(np.asarray(restored)[observed] - clean[observed]).mean() < 0.02
+
+
+def test_a_hole_starts_at_the_observed_mean():
+    """With a prior noise level of ~0 the groups are left as they are (zero thresholds) and
+    the result is the start: observed pixels, and the per-channel mean of the observed pixels
+    in a centre hole (computed here with NumPy); with fill_missing=False the hole stays 0."""
+    rng = np.random.default_rng(5)
+    shape = (24, 24, 3)
+    image = rng.random(shape).astype(np.float32)
+    mask = np.ones((24, 24, 1), np.float32)
+    mask[6:18, 6:18] = 0
+    operator = Mask.create(mask, shape)
+    y = operator.A(jnp.asarray(image))
+    options = LowRankOptions(patch=4, stride=2, window=9, group=10, outer_iterations=2, relaxation=1.0,
+                             sigma_schedule=(1e-9, 1e-9))
+    known = np.broadcast_to(mask, shape) > 0
+    expected = np.where(known, image, image[known[..., 0]].mean(axis=0))
+    np.testing.assert_allclose(np.asarray(lowrank_restore(operator, y, options).image), expected, atol=2e-5)
+    zero = lowrank_restore(operator, y, dataclasses.replace(options, fill_missing=False)).image
+    np.testing.assert_allclose(np.asarray(zero), np.where(known, image, 0.0), atol=2e-5)
 
 
 def test_operator_norm_by_power_iteration():

@@ -32,7 +32,11 @@ regularisation ``refit * sqrt(|sigma^2 - mean((y - A x)^2)|)`` (``relaxation`` 0
 WNNM's delta; meant for denoising), or an explicit ``sigma_schedule``, one value per outer
 iteration. For operators that hide pixels (masks, downsampling) use ``relaxation=1`` and a
 decreasing schedule, e.g. ``tuple(np.geomspace(0.3, 0.01, 20))``: 50 % random missing
-pixels of a Set5 crop go from 6.9 dB (zero fill) to 31 dB.
+pixels of a Set5 crop go from 6.9 dB (zero fill) to 31 dB. With a :class:`Mask` operator the
+hidden pixels start at the mean of each channel's observed pixels (``fill_missing``, our
+choice): from zeros, a hole larger than a patch never fills (every patch inside it is flat
+zero, its group has rank 0 and the data step does not touch it): 002_*'s 32x32 centre hole
+stayed at 11.1 dB on CelebA64 validation faces, where the zero-filled input has 10.8.
 
 Images are HxWxC float32 (any scale, [0, 1] in the tests); one image per call, ``vmap``
 over images (and per-image operators) for a batch::
@@ -51,7 +55,7 @@ import numpy as np
 from flax import struct
 
 from jaxrestore.errors import ConfigError
-from jaxrestore.inverse.operators import check_shape
+from jaxrestore.inverse.operators import Mask, check_shape
 
 THRESHOLDINGS = ("weighted", "plain")
 
@@ -72,6 +76,7 @@ class LowRankOptions:
     sigma_schedule: tuple[float, ...] | None = None  # per-iteration prior sigmas, instead of sigma/refit
     power_iterations: int = 30
     eps: float = 1e-8
+    fill_missing: bool = True  # Mask operators: hidden pixels start at the observed pixels' mean
 
     def check(self, shape) -> "LowRankOptions":
         """Raises one :class:`ConfigError` for options that cannot work on HxWxC images."""
@@ -238,6 +243,16 @@ def lowrank_restore(operator, y, options: LowRankOptions = LowRankOptions()) -> 
     return _solve(operator, jnp.asarray(y, jnp.float32), options)
 
 
+def mean_fill(x, known):
+    """``x`` with its unknown pixels (``known`` False; HxWx1 or HxWxC) set to the mean of each
+    channel's known pixels. Patch groups cannot fill a hole larger than a patch from zeros:
+    every patch inside it is flat zero, a group of them has rank 0, and the data step never
+    touches it; so the hole starts from a flat estimate and the groups refine its border."""
+    known = jnp.broadcast_to(known, x.shape).astype(x.dtype)
+    mean = jnp.sum(x * known, axis=(0, 1)) / jnp.maximum(jnp.sum(known, axis=(0, 1)), 1.0)
+    return x * known + (1.0 - known) * mean
+
+
 @functools.partial(jax.jit, static_argnums=(2,))
 def _solve(operator, y, options: LowRankOptions) -> LowRankResult:
     if options.step is None:
@@ -245,6 +260,8 @@ def _solve(operator, y, options: LowRankOptions) -> LowRankResult:
     else:
         mu = jnp.asarray(options.step, jnp.float32)
     x = mu * operator.AT(y)
+    if options.fill_missing and isinstance(operator, Mask):
+        x = mean_fill(x, operator.weights > 0)
 
     def iteration(x, k):
         residual = y - operator.A(x)
