@@ -38,17 +38,19 @@ BASELINES = ("tv", "lr", "sparse", "dip")
 LABELS = {"tv": "TV", "lr": "LR", "sparse": "Sparse", "dip": "DIP"}
 
 # Settings by task key (002_*: the task's name; 003_*: "task:clean" or "task:noisy"), chosen
-# on CelebA64[18800:18850] by jaxrestore.inverse.baselines.tune; a key not listed takes
-# GENERIC's. Only the fields that differ from the section defaults are listed.
+# on CelebA64[18800:18850] by jaxrestore.inverse.baselines.tune (launch/tune_baselines.sh);
+# a 003_* key takes GENERIC's fields of its noise level, then its own. Only the fields that
+# differ from the section defaults are listed.
 GENERIC = {"clean": {"tv": {"weight": 0.002}, "lr": {"sigma": 0.1, "sigma_end": 0.005, "relaxation": 1.0}},
            "noisy": {"tv": {"weight": 0.03}, "lr": {"sigma": 0.04}}}
 TUNED: dict[str, dict[str, dict]] = {
     "inpaint": {"tv": {"weight": 0.01}, "lr": {"sigma": 0.1, "sigma_end": 0.005, "relaxation": 1.0}},
     "colorize": {"tv": {"weight": 0.001}, "lr": {"sigma": 0.1, "sigma_end": 0.005, "relaxation": 1.0}},
-    "sr": {"tv": {"weight": 0.0003}, "lr": {"sigma": 0.1, "sigma_end": 0.005, "relaxation": 1.0}},
-    "denoise": {"tv": {"weight": 0.13}, "lr": {"sigma": 0.1}},
+    "sr": {"tv": {"weight": 3e-5}, "lr": {"sigma": 0.1, "sigma_end": 0.005, "relaxation": 1.0}},
+    "denoise": {"tv": {"weight": 0.13}, "lr": {"sigma": 0.1, "c": 8.0},
+                "sparse": {"outer_iterations": 1, "sparsity": 16, "tolerance": 0.115}},
     "quantize": {"tv": {"weight": 0.1}, "lr": {"sigma": 0.06}},
-    "cs_fourier:noisy": {"tv": {"weight": 0.02}},
+    "cs_fourier:noisy": {"tv": {"weight": 0.02}, "lr": {"relaxation": 1.0}},
     "sr:clean": {"tv": {"weight": 0.0003}},
     "sr:noisy": {"tv": {"weight": 0.005}},
     "deblur:noisy": {"tv": {"weight": 0.005}},
@@ -69,8 +71,9 @@ def config_section(key: str) -> ml_collections.ConfigDict:
         "dip": {"iterations": 0, "lr": 0.01, "reg_noise_std": -1.0, "channels": 128, "scales": 5},
     }
     generic = GENERIC["noisy" if key.endswith(":noisy") else "clean"] if ":" in key else {}
-    for method in section:
-        section[method].update(TUNED.get(key, {}).get(method, generic.get(method, {})))
+    for method in section:  # the generic settings of a 003_* noise level, then the task's own
+        section[method].update(generic.get(method, {}))
+        section[method].update(TUNED.get(key, {}).get(method, {}))
     return ml_collections.ConfigDict({**section, "tuned_for": key})
 
 
