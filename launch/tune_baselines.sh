@@ -45,6 +45,7 @@ tune 003_cs_gaussian_clean_tv "$i:task=cs_gaussian,ratio=0.1" tv "$tv_data" base
 tune 002_denoise_lr "$g:task=denoise" lr "$slow_data" baselines.lr.c=4,8,16
 tune 002_quantize_lr "$g:task=quantize" lr "$slow_data" baselines.lr.sigma=0.03,0.06,0.1
 tune 002_inpaint_lr "$g:task=inpaint" lr "$slow_data" baselines.lr.sigma=0.03,0.1,0.3
+tune 002_inpaint_lr_high "$g:task=inpaint" lr "$slow_data" baselines.lr.sigma=0.6,1.0
 tune 002_sr_lr "$g:task=sr" lr "$slow_data" baselines.lr.sigma=0.03,0.1
 tune 003_cs_fourier_noisy_lr "$i:task=cs_fourier,ratio=0.3,noise=10" lr "$slow_data" baselines.lr.relaxation=0.1,1
 # sparse coding (overcomplete DCT, OMP): the tolerance C sigma for noisy inputs (one round,
@@ -53,5 +54,6 @@ tune 002_denoise_sparse "$g:task=denoise" sparse "$slow_data" baselines.sparse.o
 tune 002_quantize_sparse "$g:task=quantize" sparse "$slow_data" baselines.sparse.outer_iterations=1 baselines.sparse.sparsity=16 baselines.sparse.tolerance=0.03,0.05,0.07
 tune 002_quantize_sparse_high "$g:task=quantize" sparse "$slow_data" baselines.sparse.outer_iterations=1 baselines.sparse.sparsity=16 baselines.sparse.tolerance=0.09,0.11
 tune 002_inpaint_sparse "$g:task=inpaint" sparse "$slow_data" baselines.sparse.stride=2 baselines.sparse.sparsity=4,8,16
+tune 002_inpaint_sparse_low "$g:task=inpaint" sparse "$slow_data" baselines.sparse.stride=2 baselines.sparse.sparsity=1,2
 tune 002_sr_sparse "$g:task=sr" sparse "$slow_data" baselines.sparse.stride=2 baselines.sparse.sparsity=4,8
 tune 003_cs_fourier_noisy_sparse "$i:task=cs_fourier,ratio=0.3,noise=10" sparse "$slow_data" baselines.sparse.stride=2 baselines.sparse.sparsity=16 baselines.sparse.tolerance=0.03,0.05

@@ -44,10 +44,12 @@ LABELS = {"tv": "TV", "lr": "LR", "sparse": "Sparse", "dip": "DIP"}
 GENERIC = {"clean": {"tv": {"weight": 0.002}, "lr": {"sigma": 0.1, "sigma_end": 0.005, "relaxation": 1.0}},
            "noisy": {"tv": {"weight": 0.03}, "lr": {"sigma": 0.04}}}
 TUNED: dict[str, dict[str, dict]] = {
-    "inpaint": {"tv": {"weight": 0.01}, "lr": {"sigma": 1.0, "sigma_end": 0.005, "relaxation": 1.0}},
+    "inpaint": {"tv": {"weight": 0.01}, "lr": {"sigma": 1.0, "sigma_end": 0.005, "relaxation": 1.0},
+                "sparse": {"stride": 2, "sparsity": 1}},
     "colorize": {"tv": {"weight": 0.001}, "lr": {"sigma": 0.1, "sigma_end": 0.005, "relaxation": 1.0},
                  "sparse": {"stride": 2}},
-    "sr": {"tv": {"weight": 3e-5}, "lr": {"sigma": 0.1, "sigma_end": 0.005, "relaxation": 1.0}},
+    "sr": {"tv": {"weight": 3e-5}, "lr": {"sigma": 0.1, "sigma_end": 0.005, "relaxation": 1.0},
+           "sparse": {"stride": 2, "sparsity": 8}},
     "denoise": {"tv": {"weight": 0.13}, "lr": {"sigma": 0.1, "c": 8.0},
                 "sparse": {"outer_iterations": 1, "sparsity": 16, "tolerance": 0.115}},
     "quantize": {"tv": {"weight": 0.1}, "lr": {"sigma": 0.06},
