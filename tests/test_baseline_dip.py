@@ -65,6 +65,24 @@ def test_output_shape_and_sigmoid_range():
     assert float(out.max()) - float(out.min()) > 0.1
 
 
+def test_feature_maps_halve_at_each_of_the_five_scales():
+    """The official net at 64x96 (5 scales of 128 channels, 4 skip channels): scale i's skip
+    branch and its up-path output are (64, 96) / 2**i, its down-path is half that again."""
+    net = skip_net(3)
+    z = jnp.zeros((1, 64, 96, 32))
+    params = net.init(jax.random.PRNGKey(0), z)
+    out, state = net.apply(params, z, capture_intermediates=True)
+    shapes = {name: v["__call__"][0].shape for name, v in state["intermediates"].items() if "__call__" in v}
+    for i in range(5):
+        h, w = 64 // 2 ** i, 96 // 2 ** i
+        assert shapes[f"skip{i}_conv"] == (1, h, w, 4)
+        assert shapes[f"down{i}a_conv"] == (1, h // 2, w // 2, 128)
+        assert shapes[f"down{i}b_conv"] == (1, h // 2, w // 2, 128)
+        assert shapes[f"up{i}_1x1_conv"] == (1, h, w, 128)
+    assert shapes["down4b_conv"] == (1, 2, 3, 128)  # the deepest scale
+    assert out.shape == (1, 64, 96, 3)
+
+
 def numpy_conv(x, kernel, bias, stride):
     """VALID correlation of an already padded HxWxC image with an kxkxCxF kernel."""
     k = kernel.shape[0]
