@@ -63,12 +63,7 @@ PAPER_BASELINES = {
 
 def methods_to_run(config) -> list[str]:
     """``config.methods`` (comma-separated; empty: 002_* Table 1's) in table order."""
-    chosen = [m.strip() for m in str(config.methods).split(",") if m.strip()]
-    unknown = [m for m in chosen if m not in METHODS]
-    if unknown:
-        raise ConfigError(f"unknown method {unknown[0]!r} in methods={config.methods!r}; choose from "
-                          f"{', '.join(METHODS)} (empty: the table's {', '.join(TABLE_METHODS)}).")
-    return [m for m in METHODS if m in (chosen or TABLE_METHODS)]
+    return baseline_methods.choose_methods(config.methods, METHODS, TABLE_METHODS)
 
 
 def map_options(config, z_dim: int) -> MAPOptions:

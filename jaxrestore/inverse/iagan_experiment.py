@@ -71,14 +71,9 @@ def settings(task) -> list:
 
 
 def methods_to_run(config) -> list[str]:
-    chosen = [m.strip() for m in str(config.methods).split(",") if m.strip()]
-    unknown = [m for m in chosen if m not in METHODS]
-    if unknown:
-        raise ConfigError(f"unknown method {unknown[0]!r} in methods={config.methods!r}; choose from "
-                          f"{', '.join(METHODS)} (empty: the table's).")
-    if not chosen:
-        chosen = [m for m in TABLE_METHODS if config.task.noise == 0 or not m.endswith("_bp")]
-    return [m for m in METHODS if m in chosen]
+    """``config.methods`` in table order; empty: 003_*'s columns (without BP under noise)."""
+    default = [m for m in TABLE_METHODS if config.task.noise == 0 or not m.endswith("_bp")]
+    return baseline_methods.choose_methods(config.methods, METHODS, default)
 
 
 def check_config(config) -> None:

@@ -61,6 +61,17 @@ TUNED: dict[str, dict[str, dict]] = {
 }
 
 
+def choose_methods(text: str, known, default) -> list[str]:
+    """The comma-separated ``methods=`` field of either command, in the order of ``known``;
+    empty: ``default`` (the paper's table). An unknown name is one :class:`ConfigError`."""
+    chosen = [m.strip() for m in str(text).split(",") if m.strip()]
+    unknown = [m for m in chosen if m not in known]
+    if unknown:
+        raise ConfigError(f"unknown method {unknown[0]!r} in methods={text!r}; choose from "
+                          f"{', '.join(known)} (empty: the table's {', '.join(default)}).")
+    return [m for m in known if m in (chosen or default)]
+
+
 def config_section(key: str) -> ml_collections.ConfigDict:
     """The ``baselines`` section of a config, with the settings for task ``key``."""
     section = {
