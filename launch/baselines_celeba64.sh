@@ -2,12 +2,13 @@
 # The classical and untrained baselines on the held-out CelebA64 faces of the GAN-prior
 # sections (issue 12): 002_*'s five tasks with naive/TV/LR/Sparse on CelebA64[18000:18200]
 # (the faces of the README's Ours rows), and 003_*'s SR x4 and Fourier CS 0.3/0.5 (noise
-# 10) with naive/TV on CelebA64[18000:18020] and DIP on CelebA64[18000:DIP_END].
-#   bash launch/baselines_celeba64.sh [OUT=runs/baselines64] [WHICH=002,003] [DIP_END=18005]
+# 10) with naive/TV on CelebA64[18000:18020] and DIP on CelebA64[DIP_FACES] (the README's
+# DIP rows: 18000:18005 and 18005:18010, two calls, combined by the mean of their MSEs).
+#   bash launch/baselines_celeba64.sh [OUT=runs/baselines64] [WHICH=002,003] [DIP_FACES=18000:18005]
 set -euo pipefail
 out=${1:-runs/baselines64}
 which=${2:-002,003}
-dip_end=${3:-18005}
+dip_faces=${3:-18000:18005}
 mkdir -p "$out"
 run() {  # NAME ARGS...: one command, skipped when its results.json exists
   local name=$1
@@ -24,13 +25,14 @@ if [[ ",$which," == *",002,"* ]]; then
 fi
 if [[ ",$which," == *",003,"* ]]; then
   # naive and TV on the 20 faces of the README's CSGM/IAGAN rows; DIP (minutes per face on a
-  # CPU) on the first DIP_END - 18000 of them, with naive again on those faces
+  # CPU) on DIP_FACES of them, with naive again on those faces
   faces="folder:../shared/data/CelebA64[18000:18020]"
-  dip_faces="folder:../shared/data/CelebA64[18000:$dip_end]"
+  dip_spec="folder:../shared/data/CelebA64[$dip_faces]"
   for spec in "sr4 task=sr,scale=4" "fourier03 task=cs_fourier,ratio=0.3,noise=10" \
               "fourier05 task=cs_fourier,ratio=0.5,noise=10"; do
     read -r name task <<< "$spec"
     run "003_${name}" "--config=configs/iagan.py:$task" --config.methods=naive,tv "--config.data.test=$faces"
-    run "003_${name}_dip" "--config=configs/iagan.py:$task" --config.methods=naive,dip "--config.data.test=$dip_faces"
+    run "003_${name}_dip_${dip_faces/:/_}" "--config=configs/iagan.py:$task" --config.methods=naive,dip \
+        "--config.data.test=$dip_spec"
   done
 fi
