@@ -9,6 +9,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+import torch
 from conftest import SHARED_DATA
 
 import jax
@@ -113,7 +114,6 @@ def test_convolutions_pad_by_reflection(stride):
 
 
 def test_upsampling_matches_torch_bilinear():
-    torch = pytest.importorskip("torch")
     x = np.array(jax.random.normal(jax.random.PRNGKey(3), (2, 5, 7, 3)), np.float32)
     ours = np.asarray(upsample_bilinear2x(jnp.asarray(x)))
     theirs = torch.nn.Upsample(scale_factor=2, mode="bilinear")(torch.from_numpy(x).permute(0, 3, 1, 2))
@@ -123,7 +123,6 @@ def test_upsampling_matches_torch_bilinear():
 
 
 def test_batch_norm_uses_each_images_own_statistics_under_vmap():
-    torch = pytest.importorskip("torch")
     images = np.array(jax.random.normal(jax.random.PRNGKey(4), (3, 1, 4, 5, 6)), np.float32)
     images *= np.array([1.0, 3.0, 0.2], np.float32)[:, None, None, None, None]
     images += np.array([0.0, 2.0, -1.0], np.float32)[:, None, None, None, None]
