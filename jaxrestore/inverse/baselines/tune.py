@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
 import tempfile
 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from jaxrestore.errors import ConfigError, JaxRestoreError, quiet_library_logs
+from jaxrestore.errors import ConfigError, run_cli
 
 FLAGS = flags.FLAGS
 
@@ -110,7 +109,6 @@ def table(rows: list[dict], fields: list[str]) -> str:
 
 
 def _main(argv) -> None:
-    quiet_library_logs()
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not FLAGS.method or not FLAGS.data:
@@ -127,16 +125,9 @@ def _main(argv) -> None:
 
 
 def main() -> None:
-    def run(argv):
-        try:
-            _main(argv)
-        except JaxRestoreError as error:
-            print(f"error: {error}", file=sys.stderr)
-            raise SystemExit(2) from None
-
     _define_flags()
     flags.mark_flags_as_required(["config"])
-    app.run(run)
+    app.run(lambda argv: run_cli(lambda: _main(argv)))
 
 
 if __name__ == "__main__":
