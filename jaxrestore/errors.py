@@ -52,7 +52,10 @@ def quiet_library_logs() -> None:
 
 def run_cli(main: Callable[[], object]) -> None:
     """Runs ``main``; a :class:`JaxRestoreError` becomes one line on stderr and exit 2."""
+    from jaxrestore import compilation_cache
+
     quiet_library_logs()
+    compilation_cache.enable()
     try:
         main()
     except JaxRestoreError as err:

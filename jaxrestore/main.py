@@ -28,6 +28,8 @@ config_flags.DEFINE_config_file("config", None, "Experiment config file, e.g. co
 flags.DEFINE_string("workdir", None, "Run directory: checkpoints, logs, samples.")
 flags.DEFINE_enum("mode", "train", ["train"], "What to do (train resumes from the workdir if possible).")
 flags.DEFINE_bool("multihost", False, "Call jax.distributed.initialize() first (multi-host TPU/GPU).")
+flags.DEFINE_string("compilation_cache", None, "XLA's persistent compilation cache directory, or 'off' "
+                    "(default: $JAXRESTORE_COMPILATION_CACHE, else ~/.cache/jaxrestore/xla).")
 
 
 def _main(argv) -> None:
@@ -36,6 +38,9 @@ def _main(argv) -> None:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     import jax
 
+    from jaxrestore import compilation_cache
+
+    compilation_cache.enable(FLAGS.compilation_cache)
     if FLAGS.multihost:
         jax.distributed.initialize()
     logging.info("JAX process %d/%d, devices: %s", jax.process_index(), jax.process_count(),
@@ -80,11 +85,20 @@ def final_line(metrics: dict, workdir: str) -> str:
 
 
 def main(argv) -> None:
+    from jaxrestore.preemption import TrainingInterrupted
+
     try:
         _main(argv)
     except JaxRestoreError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
+    except TrainingInterrupted as stopped:  # SIGTERM / Ctrl-C in the loop: saved, resumable
+        print(stopped)
+    except KeyboardInterrupt:  # Ctrl-C before the first step or after the last: nothing to save
+        print("error: interrupted before the training loop ran a step (or after it finished); "
+              "no checkpoint was written now, and rerunning the command resumes from the last one.",
+              file=sys.stderr)
+        raise SystemExit(130) from None
 
 
 def _parse_flags(argv):

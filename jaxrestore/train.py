@@ -29,6 +29,8 @@ from absl import logging
 from clu import metric_writers, periodic_actions
 
 from jaxrestore import checkpoints, parallel
+from jaxrestore.preemption import StopRequests, TrainingInterrupted
+from jaxrestore.step_metrics import StepMetrics, accumulating, metric_names
 from jaxrestore.data.pipeline import make_eval_images
 from jaxrestore.errors import CheckpointError, ConfigError, TrainingDiverged
 from jaxrestore.evaluation import evaluate_images
@@ -136,47 +138,16 @@ def _flat_hparams(config) -> dict:
     return flat
 
 
-class _MeanAccumulator:
-    """Averages per-step metric dicts between two log points (host side)."""
-
-    def __init__(self):
-        self.sums, self.count = {}, 0
-
-    def add(self, metrics: dict) -> None:
-        for k, v in metrics.items():
-            self.sums[k] = self.sums.get(k, 0.0) + float(v)
-        self.count += 1
-
-    def pop(self) -> dict:
-        means = {k: v / self.count for k, v in self.sums.items()}
-        if "train/accept" in means:
-            means["train/accept_rate"] = means.pop("train/accept")
-        self.sums, self.count = {}, 0
-        return means
-
-
-def with_finite_check(step_fn):
-    """Adds ``finite``: whether every loss and every float in the new state is finite, so a
-    diverged state is caught before it can be checkpointed."""
-
-    def checked(frozen, state, batch, key):
-        state, metrics = step_fn(frozen, state, batch, key)
-        leaves = [jnp.asarray(x) for x in jax.tree.leaves((state, metrics))]
-        leaves = [x for x in leaves if jnp.issubdtype(x.dtype, jnp.floating)]
-        finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
-        return state, {**metrics, "finite": finite}
-
-    return checked
-
-
-def _stop_if_diverged(metrics: dict, step: int, manager, workdir) -> None:
-    if metrics.pop("finite"):
+def _stop_if_diverged(metrics: StepMetrics, manager, workdir) -> None:
+    """Raises TrainingDiverged naming the first non-finite step, if there was one (a sync point)."""
+    step, losses = metrics.first_bad_step()
+    if step == 0:
         return
     manager.wait_until_finished()
     last = manager.latest_step()
     kept = (f"the last good checkpoint (step {last}) in {workdir}/checkpoints is intact"
             if last is not None else "no checkpoint had been written yet")
-    losses = ", ".join(f"{k}={float(v):.4g}" for k, v in sorted(metrics.items()) if "loss" in k)
+    losses = ", ".join(f"{k}={v:.4g}" for k, v in sorted(losses.items()) if "loss" in k)
     raise TrainingDiverged(f"training diverged at step {step} (non-finite loss or weights; {losses}); "
                            f"{kept}; lower the learning rate or check the data, then rerun to resume.")
 
@@ -307,47 +278,74 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     state = parallel.replicate(state, mesh)
     checkpoints.write_config(workdir, config)
 
-    train_step = jax.jit(with_finite_check(method.train_step), donate_argnums=(1,))
-    pretrain_step = jax.jit(with_finite_check(method.pretrain_step), donate_argnums=(1,))
+    train_step = jax.jit(accumulating(method.train_step), donate_argnums=(1, 2))
+    pretrain_step = jax.jit(accumulating(method.pretrain_step), donate_argnums=(1, 2))
+    step_fns = [method.train_step] + ([method.pretrain_step] if train_cfg.pretrain_steps > start else [])
+    metrics = StepMetrics(metric_names(step_fns, method.frozen, state, _dummy_batch(config), step_key),
+                          place=lambda tree: parallel.replicate(tree, mesh))
     writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0)
     if start == 0:
         writer.write_hparams(_flat_hparams(config))
     progress = periodic_actions.ReportProgress(num_train_steps=train_cfg.num_steps, writer=writer,
                                                every_steps=train_cfg.log_every)
-    accumulator = _MeanAccumulator()
     best_psnr = checkpoints.best_score(workdir)
     eval_metrics: dict = {}
     frozen = method.frozen
+    saved_step = start
+
+    def save(step):
+        nonlocal saved_step
+        _stop_if_diverged(metrics, manager, workdir)  # never checkpoint a non-finite state
+        checkpoints.save_state(manager, step, state, method.generator_variables(state), data_iterator)
+        saved_step = step
+
     try:
-        if start >= train_cfg.num_steps:
-            logging.info("The run is already at step %d of %d; evaluating only.", start, train_cfg.num_steps)
-            eval_metrics = evaluator(state, start, writer)
-        compile_start = time.time()
-        for step in range(start + 1, train_cfg.num_steps + 1):
-            with jax.profiler.StepTraceAnnotation("train", step_num=step):
-                batch = parallel.shard_batch(next(data_iterator), mesh)
-                step_fn = pretrain_step if step <= train_cfg.pretrain_steps else train_step
-                state, metrics = step_fn(frozen, state, batch, jax.random.fold_in(step_key, step))
-            metrics = jax.device_get(metrics)
-            if step == start + 1:
-                logging.info("First step (with compilation) took %.1f s.", time.time() - compile_start)
-            _stop_if_diverged(metrics, step, manager, workdir)
-            accumulator.add(metrics)
-            progress(step)
-            last = step == train_cfg.num_steps
-            if step % train_cfg.log_every == 0 or last:
-                writer.write_scalars(step, accumulator.pop())
-            if step % train_cfg.eval_every == 0 or last:
-                eval_metrics = evaluator(state, step, writer)
-                if "eval/psnr_y" in eval_metrics and eval_metrics["eval/psnr_y"] > best_psnr:
-                    best_psnr = eval_metrics["eval/psnr_y"]
-                    checkpoints.save_best(best, step, method.generator_variables(state), best_psnr)
-            if fid_tracker.every > 0 and (step % fid_tracker.every == 0 or last):
-                fid_tracker(state, step, writer)
-            if step % train_cfg.checkpoint_every == 0 or last:
-                checkpoints.save_state(manager, step, state, method.generator_variables(state),
-                                       data_iterator)
-            writer.flush()
+        with StopRequests(process_count=jax.process_count()) as stop:
+            if start >= train_cfg.num_steps:
+                # Its evaluation at this step is in TensorBoard already: report it, do not write it again.
+                logging.info("The run is already at step %d of %d; evaluating only.", start, train_cfg.num_steps)
+                eval_metrics = evaluator(state, start, metric_writers.MultiWriter([]))
+            compile_start = time.time()
+            # The loop syncs with the host only at log, evaluation and checkpoint steps: the next
+            # batch is read and placed on the devices while the current step runs.
+            batch = parallel.shard_batch(next(data_iterator), mesh) if start < train_cfg.num_steps else None
+            for step in range(start + 1, train_cfg.num_steps + 1):
+                with jax.profiler.StepTraceAnnotation("train", step_num=step):
+                    step_fn = pretrain_step if step <= train_cfg.pretrain_steps else train_step
+                    state, metrics.record = step_fn(frozen, state, metrics.record, batch,
+                                                    jax.random.fold_in(step_key, step), step)
+                if step == start + 1:
+                    jax.block_until_ready(metrics.record)
+                    logging.info("First step (with compilation) took %.1f s.", time.time() - compile_start)
+                progress(step)
+                last = step == train_cfg.num_steps
+                if step % train_cfg.log_every == 0 or last:
+                    _stop_if_diverged(metrics, manager, workdir)
+                    writer.write_scalars(step, metrics.pop())
+                    writer.flush()
+                if step % train_cfg.eval_every == 0 or last:
+                    _stop_if_diverged(metrics, manager, workdir)
+                    eval_metrics = evaluator(state, step, writer)
+                    if "eval/psnr_y" in eval_metrics and eval_metrics["eval/psnr_y"] > best_psnr:
+                        best_psnr = eval_metrics["eval/psnr_y"]
+                        checkpoints.save_best(best, step, method.generator_variables(state), best_psnr)
+                if fid_tracker.every > 0 and (step % fid_tracker.every == 0 or last):
+                    _stop_if_diverged(metrics, manager, workdir)
+                    fid_tracker(state, step, writer)
+                if step % train_cfg.checkpoint_every == 0 or last:
+                    save(step)
+                reason = stop.requested(manager, step)
+                if reason:
+                    if saved_step != step:
+                        save(step)
+                    manager.wait_until_finished()
+                    writer.flush()
+                    raise TrainingInterrupted(
+                        f"stopped by {reason} at step {step} of {train_cfg.num_steps}: checkpoint saved in "
+                        f"{workdir / checkpoints.STATE_DIR / str(step)}; rerun the same command to resume.",
+                        step=step)
+                if not last:
+                    batch = parallel.shard_batch(next(data_iterator), mesh)
     finally:
         for m in (manager, best):
             m.wait_until_finished()

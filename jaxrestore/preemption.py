@@ -1,0 +1,64 @@
+"""Stopping a training run cleanly: SIGTERM (what Cloud TPU VMs and schedulers send before a
+preemption) and SIGINT (Ctrl-C) make the loop finish its step, save a checkpoint at that
+step and stop; rerunning the same command resumes there.
+
+On one process, :class:`StopRequests` turns the two signals into a flag the loop reads
+after each step (a second signal of the same kind acts as it would without this, so a
+second Ctrl-C still stops at once). On several processes (``jax.distributed``), JAX's
+preemption service owns SIGTERM: when any host receives it, every host learns of it and
+they agree on one step, which ``CheckpointManager.reached_preemption`` reports, so all
+hosts save the same step. SIGINT is not handled there (it reaches one host only, and a
+host that stopped alone would leave the others waiting in a collective).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+from absl import logging
+
+
+class TrainingInterrupted(Exception):
+    """A run stopped on request after saving a checkpoint; the command exits with status 0."""
+
+    def __init__(self, message: str, *, step: int):
+        super().__init__(message)
+        self.step = step
+
+
+class StopRequests:
+    """Context manager: while active, SIGTERM and SIGINT request a stop instead of killing the
+    process (on one process and in the main thread; elsewhere it does nothing)."""
+
+    def __init__(self, *, process_count: int = 1):
+        signals = [signal.SIGINT] if process_count > 1 else [signal.SIGTERM, signal.SIGINT]
+        self.signals = signals if threading.current_thread() is threading.main_thread() else []
+        self.received: str | None = None
+        self._previous: dict = {}
+
+    def _handle(self, signum, frame) -> None:
+        del frame
+        self.received = signal.Signals(signum).name
+        signal.signal(signum, self._previous[signum])  # the same signal again: the usual effect
+        logging.warning("%s received: the run saves a checkpoint after this step and stops (send it "
+                        "again to stop at once, without saving).", self.received)
+
+    def __enter__(self) -> StopRequests:
+        for s in self.signals:
+            self._previous[s] = signal.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for s, previous in self._previous.items():
+            signal.signal(s, previous)
+        self._previous = {}
+
+    def requested(self, manager, step: int) -> str | None:
+        """The reason to stop after ``step`` (a signal's name, or ``preemption`` when the hosts
+        reached JAX's preemption sync point), or None."""
+        if self.received:
+            return self.received
+        if manager.reached_preemption(step):
+            return "preemption"
+        return None
