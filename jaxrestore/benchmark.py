@@ -4,6 +4,7 @@
     python -m jaxrestore.benchmark --solver=map [--images=64 --iterations=100]
     python -m jaxrestore.benchmark --solver=iagan [--images=2 --csgm_iterations=4 --iagan_iterations=2]
     python -m jaxrestore.benchmark --solver=cg [--cg_sizes=32]
+    python -m jaxrestore.benchmark --compare=torch [--compare_steps=srresnet,esrgan --compare_batch=4 --steps=5]
     python -m jaxrestore.benchmark --solver=baselines [--images=4 --baseline_task=sr --dip_size=128 --dip_iterations=5]
 
 With ``--solver=map`` it times 002_*'s MAP latent search instead, batched against the
@@ -68,6 +69,16 @@ def define_flags() -> None:
                       "denoise: noise 0.1; cs_fourier: ratio 0.3, noise 10/255), with its tuned settings.")
     flags.DEFINE_integer("dip_size", 128, "--solver=baselines: DIP's image side (x4 SR, the official settings).")
     flags.DEFINE_integer("dip_iterations", 5, "--solver=baselines: DIP steps timed (extrapolated to 2000).")
+    flags.DEFINE_enum("compare", None, ["torch"], "Time the training steps of --compare_steps in JAX and in "
+                      "plain PyTorch in this process, and RRDBNet x4 inference (jaxrestore/benchmark_compare.py).")
+    flags.DEFINE_list("compare_steps", ["srresnet", "srgan", "csrgan", "rrdbnet", "esrgan", "lsrgan"],
+                      "--compare=torch: the steps to time.")
+    flags.DEFINE_integer("compare_batch", 4, "--compare=torch: batch size of every step.")
+    flags.DEFINE_integer("compare_patch", 0, "--compare=torch: HR patch side (0: each config's own, 96 or 128).")
+    flags.DEFINE_bool("compare_layers", True, "--compare=torch: first time single 3x3 convolutions "
+                      "(forward, forward+backward) in XLA and PyTorch, the profile behind the step ratios.")
+    flags.DEFINE_integer("restore_size", 128, "--compare=torch: side of the image RRDBNet x4 restores "
+                         "(0: skip the inference comparison).")
     flags.DEFINE_integer("dip_channels", None, "--solver=baselines: DIP's channels per scale (default: the "
                          "official 128; fewer for a quick check).")
 
@@ -136,6 +147,19 @@ def _mib(n):
 
 def _main(argv) -> None:
     del argv
+    if FLAGS.compare == "torch":
+        from jaxrestore import benchmark_compare as bc
+        from jaxrestore.benchmark_torch import require_torch
+
+        require_torch()
+        if FLAGS.compare_layers:
+            bc.print_conv_layers(bc.compare_conv_layers())
+        rows = [bc.compare_step(name, batch_size=FLAGS.compare_batch, patch=FLAGS.compare_patch or None,
+                                steps=FLAGS.steps) for name in FLAGS.compare_steps]
+        restore = (bc.compare_restore(size=FLAGS.restore_size, repeats=max(1, FLAGS.steps // 5))
+                   if FLAGS.restore_size > 0 else None)
+        bc.print_comparison(rows, restore)
+        return
     if FLAGS.solver == "map":
         from jaxrestore.inverse.solver_benchmark import benchmark_map, print_map_benchmark
 
