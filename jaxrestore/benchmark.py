@@ -33,10 +33,10 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import app, flags
+from absl import flags
 from ml_collections import config_flags
 
-from jaxrestore.errors import run_cli
+from jaxrestore.errors import reject_arguments, run_app, run_cli
 
 FLAGS = flags.FLAGS
 
@@ -146,7 +146,7 @@ def _mib(n):
 
 
 def _main(argv) -> None:
-    del argv
+    reject_arguments(argv, "jaxrestore.benchmark")
     if FLAGS.compare == "torch":
         from jaxrestore import benchmark_compare as bc
         from jaxrestore.benchmark_torch import require_torch
@@ -203,7 +203,7 @@ def _main(argv) -> None:
 
 def main() -> None:
     define_flags()
-    app.run(lambda argv: run_cli(lambda: _main(argv)))
+    run_app(lambda argv: run_cli(lambda: _main(argv)))
 
 
 if __name__ == "__main__":

@@ -21,8 +21,10 @@ are run directories with only ``checkpoints/0/generator``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from jaxrestore.atomic import atomic_open
-from jaxrestore.errors import CheckpointError
+from jaxrestore.errors import CheckpointError, storage_error_reason
 
 CONFIG_FILE = "config.json"
 STATE_DIR = "checkpoints"
@@ -80,7 +82,7 @@ def architecture_mismatch(a: ml_collections.ConfigDict, b: ml_collections.Config
 def state_manager(workdir: str | os.PathLike, *, keep: int = 3) -> ocp.CheckpointManager:
     options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True)
     return ocp.CheckpointManager(Path(workdir).absolute() / STATE_DIR, options=options,
-                                 item_names=("state", "data", "generator"))
+                                 item_handlers=_reading_handlers())
 
 
 def best_manager(workdir: str | os.PathLike) -> ocp.CheckpointManager:
@@ -98,16 +100,131 @@ def save_state(manager: ocp.CheckpointManager, step: int, state, generator, data
     manager.save(step, args=ocp.args.Composite(**args), force=True)
 
 
-def restore_state(manager: ocp.CheckpointManager, step: int, abstract_state, data_iterator):
+def check_writable_workdir(workdir: Path) -> None:
+    """Refuses a --workdir that is a file or cannot be written, before anything is started."""
+    import tempfile
+
+    if workdir.exists() and not workdir.is_dir():
+        raise CheckpointError(f"--workdir {str(workdir)!r} is a file, not a directory; name a directory "
+                              "(it is created if missing).")
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=workdir):
+            pass
+    except OSError as err:
+        raise CheckpointError(f"cannot write to --workdir {str(workdir)!r} ({err.strerror or err}); choose a "
+                              "writable directory.") from None
+
+
+def completed_steps(workdir: str | os.PathLike) -> list[int]:
+    """Steps with a complete checkpoint in ``workdir/checkpoints`` (orbax renames a step's
+    temporary directory to the bare step number once it is written)."""
+    directory = Path(workdir) / STATE_DIR
+    if not directory.is_dir():
+        return []
+    return sorted(int(p.name) for p in directory.iterdir() if p.is_dir() and p.name.isdigit())
+
+
+def has_checkpoint(workdir: str | os.PathLike) -> bool:
+    return bool(completed_steps(workdir))
+
+
+# Fields that may change between a run and its resumption without touching the saved state.
+_RESUMABLE_FIELDS = ("train.num_steps", "train.log_every", "train.eval_every", "train.checkpoint_every",
+                     "train.keep_checkpoints", "train.grid_images", "eval.", "init_from", "init_encoder_from")
+
+
+def config_differences(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> str:
+    """The fields (other than run lengths, periods and evaluation settings) on which ``config``
+    differs from the run's config.json, as ``a.b (x there, y here)``; empty if none."""
+    try:
+        saved = read_config(workdir)
+    except CheckpointError:
+        return ""
+
+    def flat(node, prefix=""):
+        out = {}
+        for key, value in node.items():
+            if hasattr(value, "items"):
+                out.update(flat(value, f"{prefix}{key}."))
+            else:
+                out[f"{prefix}{key}"] = value.tolist() if hasattr(value, "tolist") else value
+        return out
+
+    here, there = flat(config.to_dict()), flat(saved.to_dict())
+    diffs = [f"{k} ({there.get(k)!r} there, {here.get(k)!r} here)"
+             for k in sorted(set(here) | set(there))
+             if not k.startswith(_RESUMABLE_FIELDS)
+             and (list(here[k]) if isinstance(here.get(k), tuple) else here.get(k))
+             != (list(there[k]) if isinstance(there.get(k), tuple) else there.get(k))]
+    return ", ".join(diffs[:4])
+
+
+def _paths(tree) -> dict[str, tuple]:
+    """``{"g/params/head/kernel": shape}`` of a pytree's array leaves, for dicts and dataclasses alike."""
+    def name(entry):
+        for attr in ("key", "name", "idx"):
+            if hasattr(entry, attr):
+                return str(getattr(entry, attr))
+        return str(entry)
+
+    return {"/".join(name(e) for e in path): tuple(getattr(leaf, "shape", ()))
+            for path, leaf in jax.tree_util.tree_leaves_with_path(tree)}
+
+
+def state_mismatch(saved_metadata, abstract_state) -> str | None:
+    """The first part of the training state on which a checkpoint and this config disagree."""
+    saved, expected = _paths(saved_metadata), _paths(abstract_state)
+    missing = sorted(set(expected) - set(saved))
+    extra = sorted(set(saved) - set(expected))
+    if missing:
+        return f"this config's state has {missing[0]} ({len(missing)} array(s) in all) that the checkpoint lacks"
+    if extra:
+        return f"the checkpoint has {extra[0]} ({len(extra)} array(s) in all) that this config's state lacks"
+    for path, shape in expected.items():
+        if saved[path] != shape:
+            return f"{path} has shape {saved[path]} in the checkpoint but {shape} here"
+    return None
+
+
+def restore_state(manager: ocp.CheckpointManager, step: int, abstract_state, data_iterator, *,
+                  config_note: str = ""):
     """Restores the training state into the structure (and shardings) of ``abstract_state``
-    and the iterator in place."""
+    and the iterator in place; a checkpoint of another state (another method, an EMA or
+    discriminator this config does not have) is a CheckpointError naming the difference."""
     import grain
 
+    mismatch = state_mismatch(manager.item_metadata(step)["state"], abstract_state)
+    if mismatch:
+        differs = f"; the config differs from the run's config.json in {config_note}" if config_note else ""
+        raise CheckpointError(f"the checkpoint at step {step} in {manager.directory} cannot be resumed with this "
+                              f"config: {mismatch}{differs}; use the run's config or a new --workdir.")
     args = {"state": ocp.args.StandardRestore(abstract_state)}
     if data_iterator is not None:
         args["data"] = grain.checkpoint.CheckpointRestore(data_iterator)
     restored = manager.restore(step, args=ocp.args.Composite(**args))
     return restored["state"]
+
+
+@contextlib.contextmanager
+def explained_write_errors(workdir: Path, step: int):
+    """Turns a failed checkpoint write (a full disk, a quota, a file system made read-only)
+    into a CheckpointError saying which complete checkpoint is left; the half-written
+    temporary directory is removed (a resumed run ignores it anyway)."""
+    try:
+        yield
+    except (OSError, ValueError, RuntimeError) as err:
+        reason = storage_error_reason(err)
+        if reason is None:
+            raise
+        for tmp in (Path(workdir) / STATE_DIR).glob("*.orbax-checkpoint-tmp*"):
+            shutil.rmtree(tmp, ignore_errors=True)
+        done = completed_steps(workdir)
+        kept = (f"the last complete checkpoint (step {done[-1]}) is intact" if done
+                else "no complete checkpoint was written")
+        raise CheckpointError(f"writing the checkpoint of step {step} in {Path(workdir) / STATE_DIR} failed "
+                              f"({reason}); {kept}; free space (or make it writable) and "
+                              "rerun the same command to resume.") from None
 
 
 def save_best(manager: ocp.CheckpointManager, step: int, generator, psnr_y: float) -> None:

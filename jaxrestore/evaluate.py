@@ -32,10 +32,10 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from absl import app, flags
+from absl import flags
 
 from jaxrestore.atomic import atomic_open
-from jaxrestore.errors import CheckpointError, ConfigError, run_cli
+from jaxrestore.errors import CheckpointError, ConfigError, reject_arguments, run_app, run_cli
 from jaxrestore.evaluation import evaluate_folders
 from jaxrestore.imaging.io import list_images
 from jaxrestore.tasks import TASKS, evaluation_task
@@ -179,8 +179,7 @@ def run(
 
 
 def main(argv: Sequence[str]) -> None:
-    if len(argv) > 1:
-        raise ConfigError(f"unexpected arguments {' '.join(argv[1:])!r}; every option is a --flag.")
+    reject_arguments(argv, "jaxrestore.evaluate")
     run(
         task=FLAGS.task,
         baseline=FLAGS.baseline,
@@ -198,4 +197,4 @@ def _entry(argv: Sequence[str]) -> None:
 
 
 if __name__ == "__main__":
-    app.run(_entry)
+    run_app(_entry)

@@ -259,10 +259,15 @@ def _scorer(restorer: Restorer, *, task: str, scale: int | None, quality: int | 
 
 
 def _evaluate_stream(score, items: Iterable[tuple[str, np.ndarray]], *, total: int,
-                     label: str | None) -> dict:
+                     label: str | None, describe=None) -> dict:
+    """Scores each ``(name, image)``; a DataError names the image (``describe(name)``, e.g. its path)."""
     per_image = {}
     for index, (name, hr) in enumerate(items, start=1):
-        record = per_image[name] = score(hr)
+        try:
+            record = per_image[name] = score(hr)
+        except DataError as err:
+            where = describe(name) if describe else f"image {name!r}"
+            raise DataError(f"{where}: {err}") from None
         if label is not None:
             print(f"{label}: {index}/{total} {name} psnr_y={record['psnr_y']:.4f} ssim_y={record['ssim_y']:.4f} "
                   f"l1_y={record['l1_y']:.5f}", file=sys.stderr, flush=True)
@@ -317,7 +322,9 @@ def evaluate_folders(
     results = {}
     for name, paths in files.items():
         items = ((p.stem, read_image(p, mode="native")) for p in paths)
-        results[name] = _evaluate_stream(score, items, total=len(paths), label=name if progress else None)
+        where = {p.stem: f"image {str(p)!r}" for p in paths}
+        results[name] = _evaluate_stream(score, items, total=len(paths), label=name if progress else None,
+                                         describe=where.get)
     return results
 
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 import re
 import sys
 
-from absl import app, flags, logging
+from absl import flags, logging
 from ml_collections import config_flags
 
-from jaxrestore.errors import JaxRestoreError, quiet_library_logs
+from jaxrestore.errors import JaxRestoreError, quiet_library_logs, reject_arguments, run_app
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Experiment config file, e.g. configs/srgan.py[:quick].",
@@ -34,8 +34,7 @@ flags.DEFINE_string("compilation_cache", None, "XLA's persistent compilation cac
 
 def _main(argv) -> None:
     quiet_library_logs()
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    reject_arguments(argv, "jaxrestore.main")
     import jax
 
     from jaxrestore import compilation_cache
@@ -101,8 +100,67 @@ def main(argv) -> None:
         raise SystemExit(130) from None
 
 
+# Names a user guesses for a field, and the fields they mean.
+FIELD_SYNONYMS = {
+    "learning_rate": ("optimizer.g_lr", "optimizer.d_lr"),
+    "lr": ("optimizer.g_lr", "optimizer.d_lr"),
+    "g_learning_rate": ("optimizer.g_lr",),
+    "d_learning_rate": ("optimizer.d_lr",),
+    "steps": ("train.num_steps",),
+    "num_train_steps": ("train.num_steps",),
+    "checkpoint_every_steps": ("train.checkpoint_every",),
+    "eval_every_steps": ("train.eval_every",),
+    "log_every_steps": ("train.log_every",),
+    "batch": ("train.batch_size",),
+}
+
+
+def _config_fields(argv) -> list[str]:
+    """Every dotted field of the config that ``--config=FILE[:PRESET]`` names, without overrides
+    ([] if it cannot be loaded)."""
+    import importlib.util
+
+    spec_arg = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), None)
+    if not spec_arg:
+        return []
+    path, _, preset = spec_arg.partition(":")
+    try:
+        spec = importlib.util.spec_from_file_location("_config_for_suggestions", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        config = module.get_config(preset) if preset else module.get_config()
+    except Exception:  # noqa: BLE001 - only for a suggestion; the error itself is reported anyway
+        return []
+
+    def walk(node, prefix):
+        for key, value in node.items():
+            if hasattr(value, "items"):
+                yield from walk(value, f"{prefix}{key}.")
+            else:
+                yield f"{prefix}{key}"
+
+    return list(walk(config, ""))
+
+
+def unknown_field_message(name: str, argv) -> str:
+    """One sentence for a ``--config.*`` flag naming a field the config lacks, with suggestions."""
+    import difflib
+
+    flag = next((a.split("=", 1)[0] for a in argv if a.startswith("--config.")
+                 and a.split("=", 1)[0].split(".")[-1] == name), None)
+    full = flag[len("--config."):] if flag else name
+    fields = _config_fields(argv)
+    guesses = list(FIELD_SYNONYMS.get(name, ()))
+    guesses += [f for f in difflib.get_close_matches(full, fields, n=3, cutoff=0.6) if f not in guesses]
+    guesses += [f for f in fields if f.split(".")[-1] == name and f not in guesses]
+    hint = f"; did you mean {' or '.join(guesses[:3])}?" if guesses else ""
+    where = f" in {flag}" if flag else " in a --config.* flag"
+    return f"unknown config field {full!r}{where}{hint} (the fields are listed in configs/common.py)"
+
+
 def _parse_flags(argv):
     """Parses flags (which loads the config file and applies overrides); a mistake is one line."""
+    config_arg = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), "?")
     try:
         rest = FLAGS(argv)
         if FLAGS.config is not None:
@@ -110,17 +168,22 @@ def _parse_flags(argv):
         return rest
     except JaxRestoreError as err:
         message = str(err)
+    except SyntaxError as err:
+        message = (f"cannot load the config file {config_arg!r}: it is not a Python config file (syntax "
+                   f"error at line {err.lineno}); pass one of configs/*.py, optionally with :PRESET")
     except OSError as err:
-        config_arg = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), "?")
         reason = "no such file" if "No such file" in str(err) else " ".join(str(err).split())[:200]
         message = (f"cannot load the config file {config_arg!r} ({reason}); pass one of configs/*.py, "
                    "optionally with :PRESET")
     except (flags.Error, AttributeError, KeyError, TypeError, ValueError) as err:
         text = " ".join(str(err).replace("\\n", " ").replace("\\", "").split())
         guess = re.search(r'Did you mean "(\w+)" instead of "(\w+)"', text)
+        missing = re.search(r"""^["']*(\w+)["']*$""", text)
         if guess:
             message = (f"unknown config field {guess.group(2)!r} in a --config.* flag (did you mean "
                        f"{guess.group(1)!r}?); the fields are listed in configs/common.py")
+        elif isinstance(err, (AttributeError, KeyError)) and missing:
+            message = unknown_field_message(missing.group(1), argv)
         elif isinstance(err, (AttributeError, KeyError)):
             message = f"unknown config field in a --config.* flag ({text}); see configs/common.py"
         else:
@@ -131,7 +194,7 @@ def _parse_flags(argv):
 
 def run() -> None:
     flags.mark_flags_as_required(["config", "workdir"])
-    app.run(main, flags_parser=_parse_flags)
+    run_app(main, flags_parser=_parse_flags)
 
 
 if __name__ == "__main__":

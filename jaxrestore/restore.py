@@ -30,9 +30,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 
-from jaxrestore.errors import DataError, run_cli
+from jaxrestore.errors import DataError, run_app, run_cli
 from jaxrestore.imaging.color import rgb_to_ycbcr, rgb_to_y_uint8, ycbcr_to_rgb
 from jaxrestore.imaging.io import IMAGE_SUFFIXES, list_images, read_image, write_image
 from jaxrestore.imaging.resize import to_uint8
@@ -50,6 +50,10 @@ def define_flags() -> None:
     flags.DEFINE_enum("which", "auto", ["auto", "best", "latest"], "Which checkpoint of the run: best "
                       "(validation PSNR-Y), latest, or auto (best for a fidelity-only run, latest for a GAN run).")
     flags.DEFINE_bool("ema", False, "Use the EMA weights where the run keeps them.")
+
+# Smaller tiles than this are refused: each is a separate call of the network.
+MIN_TILE = 8
+
 
 def tile_grid(length: int, tile: int, multiple: int = 1) -> list[tuple[int, int]]:
     """Splits [0, length) into near-equal cores of at most about ``tile`` pixels whose inner
@@ -152,14 +156,23 @@ def _main(argv) -> None:
         raise DataError("--tile and --tile_margin must be >= 0.")
     from jaxrestore.inference import describe_source, load_restorer
 
+    if 0 < FLAGS.tile < MIN_TILE:
+        raise DataError(f"--tile={FLAGS.tile} is below {MIN_TILE} input pixels: such small tiles are restored "
+                        f"one by one, many times slower than the whole image; use --tile={MIN_TILE} or more "
+                        "(128-512 is typical), or --tile=0 for whole images.")
     restorer = load_restorer(FLAGS.checkpoint, which=FLAGS.which, ema=FLAGS.ema)
     print(f"restoring with {describe_source(restorer.source)}", file=sys.stderr, flush=True)
+    radius = getattr(restorer.generator, "receptive_radius", None)
+    if FLAGS.tile > 0 and radius is not None and FLAGS.tile_margin < radius:
+        print(f"warning: --tile_margin={FLAGS.tile_margin} is below this generator's receptive-field radius "
+              f"({radius} input pixels): pixels near tile seams see less context than in whole-image inference "
+              f"and may differ from it; --tile_margin={radius} makes tiles exact.", file=sys.stderr, flush=True)
     restore_files(restorer, inputs, FLAGS.output, tile=FLAGS.tile, margin=FLAGS.tile_margin)
 
 
 def main() -> None:
     define_flags()
-    app.run(lambda argv: run_cli(lambda: _main(argv)))
+    run_app(lambda argv: run_cli(lambda: _main(argv)))
 
 
 if __name__ == "__main__":

@@ -247,11 +247,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     """Trains (resuming from ``workdir`` if it holds a checkpoint); returns the last eval metrics."""
     check_config(config)
     workdir = Path(workdir).absolute()
+    checkpoints.check_writable_workdir(workdir)
     if (workdir / checkpoints.CONFIG_FILE).is_file():
-        mismatch = checkpoints.architecture_mismatch(config, checkpoints.read_config(workdir))
-        if mismatch:
-            raise CheckpointError(f"workdir {str(workdir)!r} holds a run of another model ({mismatch}); "
-                                  "use a new --workdir or the same config.")
+        if not checkpoints.has_checkpoint(workdir):
+            logging.info("%s holds the config of a run that saved no checkpoint; starting afresh with this "
+                         "config.", workdir)
+        else:
+            mismatch = checkpoints.architecture_mismatch(config, checkpoints.read_config(workdir))
+            if mismatch:
+                raise CheckpointError(f"workdir {str(workdir)!r} holds a run of another model ({mismatch}); "
+                                      "use a new --workdir or the same config.")
     method = build_method(config)
     train_cfg = config.train
     mesh = parallel.data_mesh()
@@ -270,7 +275,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         abstract = jax.tree.map(  # replicated over this run's devices, whatever the saving run had
             lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=parallel.replicated(mesh)),
             jax.eval_shape(lambda: method.init(init_key, _dummy_batch(config))))
-        state = checkpoints.restore_state(manager, start, abstract, data_iterator)
+        state = checkpoints.restore_state(manager, start, abstract, data_iterator,
+                                          config_note=checkpoints.config_differences(config, workdir))
         logging.info("Resumed from %s at step %d.", workdir / checkpoints.STATE_DIR, start)
     else:
         state = _initial_state(method, config, init_key)
@@ -296,7 +302,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     def save(step):
         nonlocal saved_step
         _stop_if_diverged(metrics, manager, workdir)  # never checkpoint a non-finite state
-        checkpoints.save_state(manager, step, state, method.generator_variables(state), data_iterator)
+        with checkpoints.explained_write_errors(workdir, step):
+            checkpoints.save_state(manager, step, state, method.generator_variables(state), data_iterator)
+            if step == train_cfg.num_steps:
+                manager.wait_until_finished()
         saved_step = step
 
     try:
@@ -328,7 +337,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
                     eval_metrics = evaluator(state, step, writer)
                     if "eval/psnr_y" in eval_metrics and eval_metrics["eval/psnr_y"] > best_psnr:
                         best_psnr = eval_metrics["eval/psnr_y"]
-                        checkpoints.save_best(best, step, method.generator_variables(state), best_psnr)
+                        with checkpoints.explained_write_errors(workdir, step):
+                            checkpoints.save_best(best, step, method.generator_variables(state), best_psnr)
                 if fid_tracker.every > 0 and (step % fid_tracker.every == 0 or last):
                     _stop_if_diverged(metrics, manager, workdir)
                     fid_tracker(state, step, writer)
@@ -338,7 +348,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
                 if reason:
                     if saved_step != step:
                         save(step)
-                    manager.wait_until_finished()
+                    with checkpoints.explained_write_errors(workdir, step):
+                        manager.wait_until_finished()
                     writer.flush()
                     raise TrainingInterrupted(
                         f"stopped by {reason} at step {step} of {train_cfg.num_steps}: checkpoint saved in "
@@ -347,8 +358,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
                 if not last:
                     batch = parallel.shard_batch(next(data_iterator), mesh)
     finally:
-        for m in (manager, best):
-            m.wait_until_finished()
-            m.close()
+        with checkpoints.explained_write_errors(workdir, saved_step):
+            for m in (manager, best):
+                m.wait_until_finished()
+                m.close()
         writer.close()
     return eval_metrics

@@ -69,7 +69,7 @@ import numpy as np
 
 from jaxrestore.data.sources import ImageSource, parse_sources
 from jaxrestore.data.transforms import CropAugmentDegrade, centre_crop_resize, make_degradation
-from jaxrestore.errors import ConfigError
+from jaxrestore.errors import ConfigError, DataError
 
 DATA_DEFAULTS: dict[str, Any] = {
     "train": "procedural:deadleaves",
@@ -189,6 +189,8 @@ def make_train_dataset(
         sources = parse_sources(_field(data_cfg, "train"),
                                 tfds_data_dir=_field(data_cfg, "tfds_data_dir"))
     weights = parse_weights(_field(data_cfg, "train_weights"), len(sources))
+    if _field(data_cfg, "skip_small_images"):
+        check_usable_images(sources, int(_field(data_cfg, "patch_size")), data_cfg)
     logging.info("Training data: %s, weights %s, shard %d of %d.",
                  ", ".join(map(repr, sources)), weights or "equal", shard_index, shard_count)
 
@@ -208,6 +210,55 @@ def make_train_dataset(
         num_threads=int(_field(data_cfg, "num_threads")),
         prefetch_buffer_size=int(_field(data_cfg, "prefetch_buffer"))))
     return ds.batch(batch_size, drop_remainder=True)
+
+
+# Sources larger than this are counted on their first this-many images only (reading the
+# header of every image of ImageNet would take minutes).
+SIZE_COUNT_LIMIT = 20_000
+
+
+def _effective_size(size: tuple[int, int], data_cfg) -> tuple[int, int]:
+    """An image's size after ``data.crop_box`` / ``data.center_crop`` / ``data.resize``."""
+    resize, box, centre = int(_field(data_cfg, "resize")), tuple(_field(data_cfg, "crop_box")), \
+        int(_field(data_cfg, "center_crop"))
+    if resize:
+        return resize, resize
+    if box:
+        return int(box[2]), int(box[3])
+    if centre:
+        return min(centre, size[0]), min(centre, size[1])
+    return size
+
+
+def check_usable_images(sources, patch_size: int, data_cfg) -> None:
+    """With ``data.skip_small_images``, counts the training images at least ``patch_size`` on
+    both sides (where a source can tell sizes without decoding): none usable is a DataError
+    (grain would otherwise skip every image forever), most skipped is a warning with the count."""
+    counted = usable = 0
+    complete = True
+    for source in sources:
+        size_of = getattr(source, "image_size", None)
+        if size_of is None:
+            complete = False
+            continue
+        n = min(len(source), SIZE_COUNT_LIMIT)
+        complete &= n == len(source)
+        for i in range(n):
+            size = size_of(i)
+            if size is None:
+                continue
+            counted += 1
+            usable += min(_effective_size(size, data_cfg)) >= patch_size
+    if counted == 0:
+        return
+    where = "" if complete else f" (of the {counted} whose size could be read)"
+    if usable == 0 and complete:
+        raise DataError(f"none of the {counted} training images in data.train is at least {patch_size}x{patch_size} "
+                        f"pixels (data.patch_size), so data.skip_small_images would skip them all; lower "
+                        "data.patch_size or train on larger images.")
+    if usable < counted / 2:
+        logging.warning("data.skip_small_images: only %d of %d training images%s are at least %dx%d pixels; "
+                        "the others are skipped.", usable, counted, where, patch_size, patch_size)
 
 
 def make_eval_images(spec: str, *, count: int | None = None, tfds_data_dir: str = "",

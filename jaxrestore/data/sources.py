@@ -87,6 +87,16 @@ class ImageFolderSource:
     def describe(self, index: int) -> str:
         return f"image {str(self._paths[int(index)])!r}"
 
+    def image_size(self, index: int) -> tuple[int, int] | None:
+        """(height, width) from the file's header without decoding it (None if unreadable)."""
+        from PIL import Image
+
+        try:
+            with Image.open(self._paths[int(index)]) as image:
+                return image.height, image.width
+        except (OSError, ValueError):
+            return None
+
     def name(self, index: int) -> str:
         return self._paths[int(index)].stem
 
@@ -215,6 +225,10 @@ class ProceduralSource:
         if self.generator == "faces":
             return face(self.image_seed(index), self.size)
         return dead_leaves(self.image_seed(index), self.size)
+
+    def image_size(self, index: int) -> tuple[int, int]:
+        del index
+        return self.size
 
     def describe(self, index: int) -> str:
         return (f"procedural image {int(index)} (seed {self.seed}, "

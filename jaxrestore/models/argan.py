@@ -97,6 +97,14 @@ class ARGANGenerator(nn.Module):
     noise_channels: int = 1
     input_skip: bool = False
     size_multiple = 2
+
+    @property
+    def receptive_radius(self) -> int:
+        """Input pixels on each side that can change an output pixel: head and the stride-2 conv at
+        full resolution; merge, two convs per block, body and up conv at half resolution (2 pixels
+        each); the tail, and one more for where a full-resolution pixel falls in its half-resolution
+        one (measured from the gradient's support in tests/test_restore_cli.py)."""
+        return 2 + 2 * (3 + 2 * self.num_blocks) + 2
     takes_offset = True  # ModelRestorer passes a tile's position (see the module docstring)
 
     @nn.compact

@@ -23,6 +23,8 @@ them.
 
 from __future__ import annotations
 
+import math
+
 import flax.linen as nn
 import jax.numpy as jnp
 
@@ -93,6 +95,14 @@ class RRDBNet(nn.Module):
 
     channels = 3  # RGB in and out (read by jaxrestore.inference)
     size_multiple = 1  # any input size works
+
+    @property
+    def receptive_radius(self) -> int:
+        """Input pixels on each side that can change an output pixel: conv_first, 15 3x3 convs per
+        RRDB, conv_body, then the upsampling convs and conv_hr / conv_last at higher resolutions."""
+        stages = upsample_stages(self.scale)
+        return math.ceil(2 + 15 * self.num_blocks + sum(0.5 ** u for u in range(1, stages + 1))
+                         + 2 * 0.5 ** stages)
 
     @nn.compact
     def __call__(self, lr: jnp.ndarray, *, train: bool = False) -> jnp.ndarray:

@@ -75,6 +75,15 @@ class SRResNet(nn.Module):
     features: int = 64
     bicubic_skip: bool = False
 
+    @property
+    def receptive_radius(self) -> int:
+        """Input pixels on each side that can change an output pixel: the 9x9 head (4), two 3x3
+        convs per block, the body conv, each sub-pixel stage's conv at its resolution and the 9x9
+        tail at the output's (4 / scale)."""
+        stages = upsample_factors(self.scale)
+        up = sum(1 / math.prod(stages[:i]) for i in range(len(stages)))  # stage i runs at prod(stages[:i])
+        return math.ceil(4 + 2 * self.num_blocks + 1 + up + 4 / self.scale)
+
     @nn.compact
     def __call__(self, lr: jnp.ndarray, *, train: bool = False) -> jnp.ndarray:
         x = conv(self.features, 9, name="head")(lr)

@@ -21,10 +21,10 @@ import itertools
 import json
 import tempfile
 
-from absl import app, flags, logging
+from absl import flags, logging
 from ml_collections import config_flags
 
-from jaxrestore.errors import ConfigError, run_cli
+from jaxrestore.errors import ConfigError, reject_arguments, run_app, run_cli
 
 FLAGS = flags.FLAGS
 
@@ -109,8 +109,7 @@ def table(rows: list[dict], fields: list[str]) -> str:
 
 
 def _main(argv) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    reject_arguments(argv, "jaxrestore.inverse.baselines.tune")
     if not FLAGS.method or not FLAGS.data:
         raise ConfigError("give --method=tv|lr|sparse|dip and --data=VALIDATION_IMAGES (disjoint from the test set).")
     grid = parse_grid(FLAGS.grid)
@@ -127,7 +126,7 @@ def _main(argv) -> None:
 def main() -> None:
     _define_flags()
     flags.mark_flags_as_required(["config"])
-    app.run(lambda argv: run_cli(lambda: _main(argv)))
+    run_app(lambda argv: run_cli(lambda: _main(argv)))
 
 
 if __name__ == "__main__":
