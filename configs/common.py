@@ -17,6 +17,9 @@ Fields (all can be overridden on the command line, e.g. ``--config.train.num_ste
   ``argan``: ``num_blocks``, ``features``, ``channels``, ``input_skip``: add the
   JPEG input to the output, off in the papers' configs) and discriminator
   (``srgan`` or ``argan``: ``d_features`` is the first layer's width, 64 in the papers).
+  ``remat``: gradient checkpointing of the generator's residual (SRResNet, ARGAN) or RRDB
+  blocks — their activations are recomputed in the backward pass instead of kept, which
+  trades about a third more compute for much less memory (``benchmark --memory`` prints both).
 * ``loss`` — ``fidelity`` (``mse`` | ``vgg``), ``adversarial_weight`` (lambda of
   eq. 6), VGG options (``vgg_weights``: a torchvision vgg19 file, see README;
   ``vgg_random_init`` must be set explicitly to run the VGG loss on random weights).
@@ -28,7 +31,10 @@ Fields (all can be overridden on the command line, e.g. ``--config.train.num_ste
   (``jaxrestore/methods/constrained.py``).
 * ``train`` — ``num_steps``, ``batch_size``, ``pretrain_steps`` (fidelity-only G
   steps before the method's own step), logging/checkpoint/eval periods,
-  ``keep_checkpoints``, ``grid_images`` (validation images in the PNG grid).
+  ``keep_checkpoints``, ``grid_images`` (validation images in the PNG grid),
+  ``compute_dtype`` (``float32``, or ``bfloat16`` on TPU/GPU: the networks of the step
+  run in bfloat16, parameters, optimizer states, losses and metrics stay float32; see
+  ``jaxrestore/precision.py``).
 * ``data`` — training sources and patches, see ``jaxrestore/data/pipeline.py``.
 * ``data.center_crop`` / ``data.resize`` — cut each image's central square of that side,
   then resize it (0: off); the DCGAN recipe for CelebA is 108 and 64 (configs/dcgan.py:celeba).
@@ -65,6 +71,7 @@ def get_config() -> ml_collections.ConfigDict:
         "bicubic_skip": False,
         "discriminator": "srgan",
         "d_features": 64,
+        "remat": False,
     })
 
     c.loss = ml_collections.ConfigDict({
@@ -96,6 +103,7 @@ def get_config() -> ml_collections.ConfigDict:
         "keep_checkpoints": 3,
         "eval_every": 10_000,
         "grid_images": 4,
+        "compute_dtype": "float32",
     })
 
     c.data = ml_collections.ConfigDict({
@@ -201,6 +209,7 @@ def jpeg_task(c: ml_collections.ConfigDict, quality: int = 10) -> ml_collections
         "input_skip": False,
         "discriminator": "argan",
         "d_features": 64,
+        "remat": False,
     })
     c.optimizer.b1 = 0.5
     c.optimizer.g_lr = 1e-4
@@ -243,6 +252,7 @@ def esrgan_setting(c: ml_collections.ConfigDict, *, encoder: bool, perceptual: s
         "encoder_blocks": 3,
         "encoder_features": 64,
         "encoder_vgg_width": 1.0,
+        "remat": False,
     })
     c.init_encoder_from = ""
     c.loss.perceptual = perceptual

@@ -79,6 +79,12 @@ def define_flags() -> None:
                       "(forward, forward+backward) in XLA and PyTorch, the profile behind the step ratios.")
     flags.DEFINE_integer("restore_size", 128, "--compare=torch: side of the image RRDBNet x4 restores "
                          "(0: skip the inference comparison).")
+    flags.DEFINE_bool("memory", False, "With --config: print XLA's memory for the step without and with "
+                      "model.remat (compiles twice, runs nothing).")
+    flags.DEFINE_string("startup", None, "A config (e.g. configs/srresnet.py:quick): time two starts of "
+                        "`jaxrestore.main` for one step with a fresh compilation cache, cold then warm.")
+    flags.DEFINE_enum("compare_dtype", "float32", ["float32", "bfloat16"], "--compare=torch: JAX's "
+                      "train.compute_dtype, and torch.autocast to bfloat16 on the PyTorch side.")
     flags.DEFINE_integer("dip_channels", None, "--solver=baselines: DIP's channels per scale (default: the "
                          "official 128; fewer for a quick check).")
 
@@ -131,6 +137,7 @@ def benchmark(config, *, steps: int, pretrain: bool = False) -> dict:
         "method": config.method + (" (pretrain step)" if pretrain else ""),
         "batch": config.train.batch_size,
         "hr_patch": config.data.patch_size,
+        "compute_dtype": config.train.get("compute_dtype", "float32"),
         "compile_s": compile_s,
         "steps_per_s": steps / elapsed,
         "images_per_s": steps * config.train.batch_size / elapsed,
@@ -141,12 +148,59 @@ def benchmark(config, *, steps: int, pretrain: bool = False) -> dict:
     }
 
 
+def step_memory(config, *, pretrain: bool = False) -> int:
+    """XLA's memory for one compiled training step of ``config`` (arguments + outputs +
+    temporaries, less donated buffers), in bytes, without running it."""
+    from jaxrestore.methods import build_method
+
+    if config.get("loss", {}).get("fidelity") == "vgg" or config.get("loss", {}).get("perceptual") == "vgg":
+        with config.unlocked():
+            config.loss.vgg_random_init = True
+    method = build_method(config)
+    key = jax.random.key(0)
+    batch = jax.eval_shape(lambda: random_batch(config, key))
+    state = jax.eval_shape(lambda: method.init(key, jax.tree.map(jnp.zeros_like, random_batch(config, key))))
+    fn = method.pretrain_step if pretrain else method.train_step
+    analysis = jax.jit(fn, donate_argnums=(1,)).lower(method.frozen, state, batch, key).compile().memory_analysis()
+    return int(analysis.argument_size_in_bytes + analysis.output_size_in_bytes + analysis.temp_size_in_bytes
+               - analysis.alias_size_in_bytes)
+
+
+def startup_times(config_arg: str) -> dict:
+    """Wall seconds of two one-step runs of ``config_arg`` (fresh workdirs, one fresh compilation
+    cache): the first compiles everything, the second loads the programs from the cache."""
+    import subprocess
+    import tempfile
+
+    times = {}
+    with tempfile.TemporaryDirectory(prefix="jaxrestore-startup-") as tmp:
+        for run in ("cold", "warm"):
+            command = [sys.executable, "-m", "jaxrestore.main", f"--config={config_arg}", f"--workdir={tmp}/{run}",
+                       "--config.train.num_steps=1", "--config.eval.data=", f"--compilation_cache={tmp}/cache"]
+            t0 = time.perf_counter()
+            result = subprocess.run(command, capture_output=True, text=True)
+            times[run] = time.perf_counter() - t0
+            if result.returncode != 0:
+                from jaxrestore.errors import ConfigError
+
+                raise ConfigError(f"the {run} start of {config_arg} failed: {result.stderr.strip().splitlines()[-1]}")
+    return {"config": config_arg, **times}
+
+
+def print_startup(r: dict) -> None:
+    print(f"start-up of one step of {r['config']} (process start to exit): cold cache {r['cold']:.1f} s, "
+          f"warm cache {r['warm']:.1f} s")
+
+
 def _mib(n):
     return "n/a" if n is None else f"{n / 2**20:.0f} MiB"
 
 
 def _main(argv) -> None:
     reject_arguments(argv, "jaxrestore.benchmark")
+    if FLAGS.startup:
+        print_startup(startup_times(FLAGS.startup))
+        return
     if FLAGS.compare == "torch":
         from jaxrestore import benchmark_compare as bc
         from jaxrestore.benchmark_torch import require_torch
@@ -155,7 +209,7 @@ def _main(argv) -> None:
         if FLAGS.compare_layers:
             bc.print_conv_layers(bc.compare_conv_layers())
         rows = [bc.compare_step(name, batch_size=FLAGS.compare_batch, patch=FLAGS.compare_patch or None,
-                                steps=FLAGS.steps) for name in FLAGS.compare_steps]
+                                steps=FLAGS.steps, dtype=FLAGS.compare_dtype) for name in FLAGS.compare_steps]
         restore = (bc.compare_restore(size=FLAGS.restore_size, repeats=max(1, FLAGS.steps // 5))
                    if FLAGS.restore_size > 0 else None)
         bc.print_comparison(rows, restore)
@@ -190,9 +244,18 @@ def _main(argv) -> None:
         from jaxrestore.errors import ConfigError
 
         raise ConfigError("benchmark needs --config=configs/<name>.py (a training step) or --solver=map|iagan|cg|baselines.")
+    if FLAGS.memory:
+        for remat in (False, True):
+            config = FLAGS.config
+            with config.unlocked():
+                config.model.remat = remat
+            print(f"XLA step memory, model.remat={remat}: "
+                  f"{_mib(step_memory(config, pretrain=FLAGS.pretrain))} (arguments + outputs + temporaries)")
+        return
     r = benchmark(FLAGS.config, steps=FLAGS.steps, pretrain=FLAGS.pretrain)
     print(f"device            {r['device']}")
-    print(f"method            {r['method']}, batch {r['batch']}, HR patch {r['hr_patch']}")
+    print(f"method            {r['method']}, batch {r['batch']}, HR patch {r['hr_patch']}, "
+          f"compute {r['compute_dtype']}")
     print(f"compile time      {r['compile_s']:.1f} s")
     print(f"steps/s           {r['steps_per_s']:.3f}")
     print(f"images/s          {r['images_per_s']:.1f}")

@@ -92,7 +92,9 @@ def time_jax_step(config, batch: dict, steps: int) -> dict:
             "finite": bool(np.isfinite(float(metrics["train/g_loss"])))}
 
 
-def time_torch_step(config, batch: dict, steps: int, *, patch: int) -> dict:
+def time_torch_step(config, batch: dict, steps: int, *, patch: int, dtype: str = "float32") -> dict:
+    import contextlib
+
     import torch
 
     from jaxrestore.benchmark_torch import TorchStep
@@ -105,16 +107,19 @@ def time_torch_step(config, batch: dict, steps: int, *, patch: int) -> dict:
             net.to(device).train()
     lr_images, hr = (torch.from_numpy(np.array(batch[k])).permute(0, 3, 1, 2).contiguous().to(device)
                      for k in ("degraded", "target"))
-    step(lr_images, hr)  # warm-up (allocator, cuDNN's algorithm choice)
-    _torch_sync(device)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        step(lr_images, hr)
-    _torch_sync(device)
+    precision = (torch.autocast(device.type, dtype=torch.bfloat16) if dtype == "bfloat16"
+                 else contextlib.nullcontext())
+    with precision:
+        step(lr_images, hr)  # warm-up (allocator, cuDNN's algorithm choice)
+        _torch_sync(device)
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step(lr_images, hr)
+        _torch_sync(device)
     return {"step_s": (time.perf_counter() - t0) / steps, "device": str(device)}
 
 
-def compare_step(name: str, *, batch_size: int, patch: int | None, steps: int) -> dict:
+def compare_step(name: str, *, batch_size: int, patch: int | None, steps: int, dtype: str = "float32") -> dict:
     """Times one named step (see the module docstring) on both sides."""
     from jaxrestore.benchmark import random_batch
 
@@ -126,10 +131,11 @@ def compare_step(name: str, *, batch_size: int, patch: int | None, steps: int) -
     if patch:
         config.data.patch_size = patch
     config.loss.vgg_random_init = True
+    config.train.compute_dtype = dtype
     batch = random_batch(config, jax.random.key(1))
     jax_result = time_jax_step(config, batch, steps)
-    torch_result = time_torch_step(config, batch, steps, patch=config.data.patch_size)
-    return {"step": name, "config": f"configs/{config_name}.py", "batch": batch_size,
+    torch_result = time_torch_step(config, batch, steps, patch=config.data.patch_size, dtype=dtype)
+    return {"step": name, "config": f"configs/{config_name}.py", "batch": batch_size, "dtype": dtype,
             "patch": config.data.patch_size, "jax_s": jax_result["step_s"], "torch_s": torch_result["step_s"],
             "ratio": torch_result["step_s"] / jax_result["step_s"], "compile_s": jax_result["compile_s"],
             "finite": jax_result["finite"]}
@@ -233,10 +239,10 @@ def print_comparison(rows: list[dict], restore: dict | None) -> None:
     device = jax.devices()[0]
     print(f"device: JAX {jax.__version__} on {device.platform}:{device.device_kind} x{jax.device_count()}; "
           f"PyTorch {__import__('torch').__version__} on {_torch_device()}")
-    print(f"{'step':<10} {'config':<25} {'batch':>5} {'HR':>4} {'JAX s/step':>11} {'PyTorch s/step':>15} "
-          f"{'JAX speed-up':>13} {'JAX compile':>12}")
+    print(f"{'step':<10} {'config':<25} {'dtype':<9} {'batch':>5} {'HR':>4} {'JAX s/step':>11} "
+          f"{'PyTorch s/step':>15} {'JAX speed-up':>13} {'JAX compile':>12}")
     for r in rows:
-        print(f"{r['step']:<10} {r['config']:<25} {r['batch']:>5} {r['patch']:>4} {r['jax_s']:>11.3f} "
+        print(f"{r['step']:<10} {r['config']:<25} {r['dtype']:<9} {r['batch']:>5} {r['patch']:>4} {r['jax_s']:>11.3f} "
               f"{r['torch_s']:>15.3f} {r['ratio']:>12.2f}x {r['compile_s']:>11.1f}s")
     if restore:
         print(f"restore   RRDBNet x4 on {restore['size']}x{restore['size']}: JAX {restore['jax_mpix_s']:.3f} "

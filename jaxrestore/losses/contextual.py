@@ -64,12 +64,13 @@ def contextual_loss(x_features, y_features, *, bandwidth: float = 0.5, eps: floa
     return jnp.mean(-jnp.log(cx))
 
 
-def vgg_contextual_loss(vgg_params, restored, target, *, layer: str = "conv3_4", bandwidth: float = 0.5):
+def vgg_contextual_loss(vgg_params, restored, target, *, layer: str = "conv3_4", bandwidth: float = 0.5,
+                        dtype=None):
     """CCX (001 eq. 11) on VGG19 features; 001 uses ``conv3_4``, before its ReLU.
 
     The target's features are under ``stop_gradient``. Images are NHWC in [0, 1].
     """
     check_same_shape(restored, target)
-    restored_features = vgg_features(vgg_params, restored, layers=(layer,))[layer]
-    target_features = jax.lax.stop_gradient(vgg_features(vgg_params, target, layers=(layer,))[layer])
+    restored_features = vgg_features(vgg_params, restored, layers=(layer,), dtype=dtype)[layer]
+    target_features = jax.lax.stop_gradient(vgg_features(vgg_params, target, layers=(layer,), dtype=dtype)[layer])
     return contextual_loss(restored_features, target_features, bandwidth=bandwidth)

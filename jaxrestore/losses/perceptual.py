@@ -25,11 +25,14 @@ SRGAN_FEATURE_SCALE = 1.0 / 12.75
 VGG loss is on the scale of the MSE (equivalent to weighting eq. 5 by ~0.006)."""
 
 
-def vgg_features(vgg_params, images, *, layers: Sequence[str] = ("relu5_4",)) -> dict:
-    """``{layer: NHWC features}`` of ``images`` for the requested VGG19 layers."""
+def vgg_features(vgg_params, images, *, layers: Sequence[str] = ("relu5_4",), dtype=None) -> dict:
+    """``{layer: NHWC features}`` of ``images`` for the requested VGG19 layers, computed in
+    ``dtype`` (default float32; see :mod:`jaxrestore.precision`) and returned as float32."""
     if images.shape[-1] == 1:
         images = jnp.repeat(images, 3, axis=-1)
-    return _VGG19.apply({"params": vgg_params}, images, layers=check_layers(layers))
+    module = _VGG19 if dtype is None or dtype == jnp.float32 else VGG19(dtype=dtype)  # params stay float32
+    features = module.apply({"params": vgg_params}, images, layers=check_layers(layers))
+    return {k: v.astype(jnp.float32) for k, v in features.items()}
 
 
 def vgg_feature_loss(
@@ -40,6 +43,7 @@ def vgg_feature_loss(
     layer: str = "relu5_4",
     feature_scale: float = SRGAN_FEATURE_SCALE,
     distance: str = "l2",
+    dtype=None,
 ):
     """Mean squared (``distance="l2"``, SRGAN) or absolute (``"l1"``, ESRGAN) difference of
     scaled VGG19 features of ``restored`` and ``target``.
@@ -49,8 +53,8 @@ def vgg_feature_loss(
     ``restored`` (and ``vgg_params``, which callers normally keep fixed).
     """
     check_same_shape(restored, target)
-    restored_features = vgg_features(vgg_params, restored, layers=(layer,))[layer]
-    target_features = vgg_features(vgg_params, target, layers=(layer,))[layer]
+    restored_features = vgg_features(vgg_params, restored, layers=(layer,), dtype=dtype)[layer]
+    target_features = vgg_features(vgg_params, target, layers=(layer,), dtype=dtype)[layer]
     target_features = jax.lax.stop_gradient(target_features)
     diff = ((restored_features - target_features) * feature_scale).astype(jnp.float32)
     if distance == "l1":

@@ -49,7 +49,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from jaxrestore import parallel
+from jaxrestore import parallel, precision
 from jaxrestore.errors import ConfigError
 from jaxrestore.tasks import build_task
 from jaxrestore.losses import pixel
@@ -103,6 +103,7 @@ class EsrganMethod:
         self.g_lr = lr_schedule(opt_cfg, opt_cfg.g_lr)
         self.d_lr = lr_schedule(opt_cfg, opt_cfg.d_lr)
         self.l_lr = lr_schedule(opt_cfg, opt_cfg.get("l_lr", opt_cfg.g_lr))
+        self.dtype = precision.compute_dtype(config)
         self.frozen = self._load_frozen()
         self.train_step = parallel.map_over_devices(self._device_step)
         self.pretrain_step = parallel.map_over_devices(self._device_pretrain_step)
@@ -160,16 +161,16 @@ class EsrganMethod:
     # -- pieces of the step ------------------------------------------------------
 
     def g_apply(self, params, lr):
-        return self.generator.apply(_plain(params), lr, train=True)
+        return precision.apply(self.generator, _plain(params), lr, train=True, dtype=self.dtype)
 
     def l_apply(self, params, hr):
-        return self.encoder.apply(_plain(params), hr, train=True)
+        return precision.apply(self.encoder, _plain(params), hr, train=True, dtype=self.dtype)
 
     def d_apply(self, d: Net, params, images):
         """D in training mode; BatchNorm statistics over the global batch. Returns
         (logits, new batch_stats)."""
-        logits, mutated = self.discriminator.apply(
-            {"params": params, "batch_stats": d.batch_stats}, images, train=True, mutable=["batch_stats"])
+        logits, mutated = precision.apply(self.discriminator, {"params": params, "batch_stats": d.batch_stats},
+                                          images, train=True, mutable=["batch_stats"], dtype=self.dtype)
         return logits, mutated["batch_stats"]
 
     def perceptual_loss(self, frozen, restored, target):
@@ -178,12 +179,12 @@ class EsrganMethod:
             from jaxrestore.losses.perceptual import vgg_feature_loss
 
             return vgg_feature_loss(frozen["vgg"], restored, target, layer=loss_cfg.vgg_layer,
-                                    feature_scale=loss_cfg.vgg_feature_scale, distance="l1")
+                                    feature_scale=loss_cfg.vgg_feature_scale, distance="l1", dtype=self.dtype)
         if loss_cfg.perceptual == "contextual":
             from jaxrestore.losses.contextual import vgg_contextual_loss
 
             return vgg_contextual_loss(frozen["vgg"], restored, target, layer=loss_cfg.contextual_layer,
-                                       bandwidth=loss_cfg.contextual_bandwidth)
+                                       bandwidth=loss_cfg.contextual_bandwidth, dtype=self.dtype)
         return jnp.zeros((), jnp.float32)
 
     def _adam(self, net: Net, grads, lr, batch_stats=None) -> Net:

@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from jaxrestore import precision
 from jaxrestore.errors import ConfigError
 from jaxrestore.losses import adversarial, pixel
 from jaxrestore.models import build_discriminator, build_generator
@@ -109,6 +110,7 @@ class GanMethod:
         self.d_tx = optax.scale_by_adam(opt_cfg.b1, opt_cfg.b2, opt_cfg.eps)
         self.g_lr = lr_schedule(opt_cfg, opt_cfg.g_lr)
         self.d_lr = lr_schedule(opt_cfg, opt_cfg.d_lr)
+        self.dtype = precision.compute_dtype(config)
         self.frozen = self._load_frozen()
 
     # -- construction -------------------------------------------------------
@@ -158,14 +160,14 @@ class GanMethod:
 
         return vgg_feature_loss(frozen["vgg"], restored, target,
                                 layer=self.config.loss.vgg_layer,
-                                feature_scale=self.config.loss.vgg_feature_scale)
+                                feature_scale=self.config.loss.vgg_feature_scale, dtype=self.dtype)
 
     def g_forward(self, g: Net, params, degraded, key=None):
         """G in training mode (``key``: its noise stream, if it takes noise); returns
         (restored, updated batch_stats)."""
         rngs = {"noise": key} if key is not None else None
-        restored, mutated = self.generator.apply(
-            _variables(g, params), degraded, train=True, mutable=["batch_stats"], rngs=rngs)
+        restored, mutated = precision.apply(self.generator, _variables(g, params), degraded, train=True,
+                                            mutable=["batch_stats"], rngs=rngs, dtype=self.dtype)
         return restored, mutated.get("batch_stats", g.batch_stats)
 
     def _d_inputs(self, images, degraded) -> tuple:
@@ -174,8 +176,8 @@ class GanMethod:
 
     def d_logits(self, d: Net, images, degraded):
         """D on a batch in training mode (batch statistics), running averages discarded."""
-        logits, _ = self.discriminator.apply(_variables(d), *self._d_inputs(images, degraded),
-                                             train=True, mutable=["batch_stats"])
+        logits, _ = precision.apply(self.discriminator, _variables(d), *self._d_inputs(images, degraded),
+                                    train=True, mutable=["batch_stats"], dtype=self.dtype)
         return logits
 
     def d_update(self, d: Net, step, real, fake, degraded):
@@ -187,12 +189,12 @@ class GanMethod:
         real_inputs, fake_inputs = self._d_inputs(real, degraded), self._d_inputs(fake, degraded)
 
         def loss_fn(params):
-            real_logits, mut = self.discriminator.apply(
-                {"params": params, "batch_stats": d.batch_stats}, *real_inputs, train=True,
-                mutable=["batch_stats"])
-            fake_logits, mut = self.discriminator.apply(
-                {"params": params, "batch_stats": mut["batch_stats"]}, *fake_inputs, train=True,
-                mutable=["batch_stats"])
+            real_logits, mut = precision.apply(
+                self.discriminator, {"params": params, "batch_stats": d.batch_stats}, *real_inputs, train=True,
+                mutable=["batch_stats"], dtype=self.dtype)
+            fake_logits, mut = precision.apply(
+                self.discriminator, {"params": params, "batch_stats": mut["batch_stats"]}, *fake_inputs,
+                train=True, mutable=["batch_stats"], dtype=self.dtype)
             loss = adversarial.discriminator_loss(real_logits, fake_logits)
             return loss, (mut["batch_stats"], real_logits, fake_logits)
 

@@ -31,13 +31,14 @@ def build_generator(model_cfg, *, scale: int) -> nn.Module:
             f"unknown generator {name!r}; set config.model.generator to one of {sorted(GENERATORS)}.")
     if name == "srresnet":
         return SRResNet(scale=scale, num_blocks=model_cfg.num_blocks, features=model_cfg.features,
-                        bicubic_skip=model_cfg.get("bicubic_skip", False))
+                        bicubic_skip=model_cfg.get("bicubic_skip", False), remat=model_cfg.get("remat", False))
     if name == "argan":
         return ARGANGenerator(channels=model_cfg.get("channels", 1), num_blocks=model_cfg.num_blocks,
-                              features=model_cfg.features, input_skip=model_cfg.get("input_skip", False))
+                              features=model_cfg.features, input_skip=model_cfg.get("input_skip", False),
+                              remat=model_cfg.get("remat", False))
     if name == "rrdbnet":
         return RRDBNet(scale=scale, features=model_cfg.features, num_blocks=model_cfg.num_blocks,
-                       growth=model_cfg.get("growth", 32))
+                       growth=model_cfg.get("growth", 32), remat=model_cfg.get("remat", False))
     raise AssertionError(name)
 
 

@@ -75,7 +75,7 @@ class _ResidualBlock(nn.Module):
     features: int
 
     @nn.compact
-    def __call__(self, x, *, train: bool):
+    def __call__(self, x, train: bool):  # positional train: nn.remat takes it as a static argument
         y = _leaky(batch_norm(train)(conv(self.features, 3)(x)))
         y = batch_norm(train)(conv(self.features, 3)(y))
         return x + y
@@ -96,6 +96,7 @@ class ARGANGenerator(nn.Module):
     features: int = 64
     noise_channels: int = 1
     input_skip: bool = False
+    remat: bool = False  # recompute each residual block's activations in the backward pass
     size_multiple = 2
 
     @property
@@ -103,7 +104,7 @@ class ARGANGenerator(nn.Module):
         """Input pixels on each side that can change an output pixel: head and the stride-2 conv at
         full resolution; merge, two convs per block, body and up conv at half resolution (2 pixels
         each); the tail, and one more for where a full-resolution pixel falls in its half-resolution
-        one (measured from the gradient's support in tests/test_restore_cli.py)."""
+        one (measured from the gradient's support in tests/test_user_faults.py)."""
         return 2 + 2 * (3 + 2 * self.num_blocks) + 2
     takes_offset = True  # ModelRestorer passes a tile's position (see the module docstring)
 
@@ -126,8 +127,9 @@ class ARGANGenerator(nn.Module):
                 noise = jnp.broadcast_to(noise[None], (n, *noise.shape))
             x = jnp.concatenate([x, noise], axis=-1)
         x = skip = _leaky(conv(self.features, 3, name="merge")(x))
+        block = nn.remat(_ResidualBlock, static_argnums=(2,)) if self.remat else _ResidualBlock
         for i in range(self.num_blocks):
-            x = _ResidualBlock(self.features, name=f"block{i}")(x, train=train)
+            x = block(self.features, name=f"block{i}")(x, train)
         x = batch_norm(train, name="body_bn")(conv(self.features, 3, name="body_conv")(x)) + skip
         x = pixel_shuffle(conv(self.features * 4, 3, name="up_conv")(x), 2)
         x = _leaky(x)

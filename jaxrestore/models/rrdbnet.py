@@ -92,6 +92,7 @@ class RRDBNet(nn.Module):
     num_blocks: int = 23
     growth: int = 32
     residual_scale: float = 0.2
+    remat: bool = False  # recompute each RRDB's activations in the backward pass
 
     channels = 3  # RGB in and out (read by jaxrestore.inference)
     size_multiple = 1  # any input size works
@@ -109,8 +110,9 @@ class RRDBNet(nn.Module):
         del train  # no normalisation or dropout
         stages = upsample_stages(self.scale)
         x = head = conv3x3(self.features, "conv_first")(lr)
+        block = nn.remat(RRDB) if self.remat else RRDB
         for i in range(self.num_blocks):
-            x = RRDB(self.features, self.growth, self.residual_scale, name=f"block{i}")(x)
+            x = block(self.features, self.growth, self.residual_scale, name=f"block{i}")(x)
         x = conv3x3(self.features, "conv_body")(x) + head
         for u in range(1, stages + 1):
             x = nn.leaky_relu(conv3x3(self.features, f"conv_up{u}")(upsample_nearest(x)), 0.2)

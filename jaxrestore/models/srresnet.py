@@ -58,7 +58,7 @@ class ResidualBlock(nn.Module):
     features: int
 
     @nn.compact
-    def __call__(self, x, *, train: bool):
+    def __call__(self, x, train: bool):  # positional train: nn.remat takes it as a static argument
         y = conv(self.features, 3)(x)
         y = batch_norm(train)(y)
         y = nn.PReLU(negative_slope_init=0.25)(y)
@@ -74,6 +74,7 @@ class SRResNet(nn.Module):
     num_blocks: int = 16
     features: int = 64
     bicubic_skip: bool = False
+    remat: bool = False  # recompute each residual block's activations in the backward pass
 
     @property
     def receptive_radius(self) -> int:
@@ -88,8 +89,9 @@ class SRResNet(nn.Module):
     def __call__(self, lr: jnp.ndarray, *, train: bool = False) -> jnp.ndarray:
         x = conv(self.features, 9, name="head")(lr)
         x = head = nn.PReLU(negative_slope_init=0.25)(x)
+        block = nn.remat(ResidualBlock, static_argnums=(2,)) if self.remat else ResidualBlock
         for i in range(self.num_blocks):
-            x = ResidualBlock(self.features, name=f"block{i}")(x, train=train)
+            x = block(self.features, name=f"block{i}")(x, train)
         x = conv(self.features, 3, name="body_conv")(x)
         x = batch_norm(train, name="body_bn")(x) + head
         for i, factor in enumerate(upsample_factors(self.scale)):
