@@ -30,6 +30,7 @@ from typing import Any
 
 import jax
 import ml_collections
+from absl import logging
 import numpy as np
 import orbax.checkpoint as ocp
 
@@ -188,7 +189,7 @@ def state_mismatch(saved_metadata, abstract_state) -> str | None:
 
 
 def restore_state(manager: ocp.CheckpointManager, step: int, abstract_state, data_iterator, *,
-                  config_note: str = ""):
+                  config_note: str = "", data_position: int | None = None):
     """Restores the training state into the structure (and shardings) of ``abstract_state``
     and the iterator in place; a checkpoint of another state (another method, an EMA or
     discriminator this config does not have) is a CheckpointError naming the difference."""
@@ -200,9 +201,23 @@ def restore_state(manager: ocp.CheckpointManager, step: int, abstract_state, dat
         raise CheckpointError(f"the checkpoint at step {step} in {manager.directory} cannot be resumed with this "
                               f"config: {mismatch}{differs}; use the run's config or a new --workdir.")
     args = {"state": ocp.args.StandardRestore(abstract_state)}
-    if data_iterator is not None:
+    data_dir = Path(manager.directory) / str(step) / "data"
+    own = data_dir / f"process_{jax.process_index()}-of-{jax.process_count()}.json"
+    same_processes = own.is_file() or not data_dir.is_dir()
+    if data_iterator is not None and same_processes:
         args["data"] = grain.checkpoint.CheckpointRestore(data_iterator)
     restored = manager.restore(step, args=ocp.args.Composite(**args))
+    if data_iterator is not None and not same_processes:
+        # Saved by another number of processes. Each process reads every process_count-th element
+        # of one stream and a step takes the next global batch, so after `step` steps this process
+        # stands at data_position (step x its share of the batch) whatever the count was.
+        if data_position is None:
+            raise CheckpointError(f"the checkpoint at step {step} was written by another number of processes; "
+                                  "resume it with the same number.")
+        saved = ", ".join(sorted(p.name for p in data_dir.glob("process_*.json")))
+        logging.info("Data positions of step %d were saved by other processes (%s); this process continues at "
+                     "element %d of its shard.", step, saved, data_position)
+        data_iterator.set_state({"next_index": int(data_position)})
     return restored["state"]
 
 

@@ -27,7 +27,11 @@ config_flags.DEFINE_config_file("config", None, "Experiment config file, e.g. co
                                 lock_config=True)
 flags.DEFINE_string("workdir", None, "Run directory: checkpoints, logs, samples.")
 flags.DEFINE_enum("mode", "train", ["train"], "What to do (train resumes from the workdir if possible).")
-flags.DEFINE_bool("multihost", False, "Call jax.distributed.initialize() first (multi-host TPU/GPU).")
+flags.DEFINE_bool("multihost", False, "Call jax.distributed.initialize() first (multi-host TPU/GPU; on "
+                  "Cloud TPU VMs and SLURM the processes find each other from the environment).")
+flags.DEFINE_string("coordinator_address", None, "--multihost elsewhere: host:port of process 0's coordinator.")
+flags.DEFINE_integer("num_processes", None, "--multihost elsewhere: how many processes take part.")
+flags.DEFINE_integer("process_id", None, "--multihost elsewhere: this process's index, 0 .. num_processes-1.")
 flags.DEFINE_string("compilation_cache", None, "XLA's persistent compilation cache directory, or 'off' "
                     "(default: $JAXRESTORE_COMPILATION_CACHE, else ~/.cache/jaxrestore/xla).")
 
@@ -41,7 +45,8 @@ def _main(argv) -> None:
 
     compilation_cache.enable(FLAGS.compilation_cache)
     if FLAGS.multihost:
-        jax.distributed.initialize()
+        jax.distributed.initialize(coordinator_address=FLAGS.coordinator_address, num_processes=FLAGS.num_processes,
+                                   process_id=FLAGS.process_id)
     logging.info("JAX process %d/%d, devices: %s", jax.process_index(), jax.process_count(),
                  jax.devices())
     if FLAGS.config.get("method") in EXPERIMENTS:  # restoration with a trained prior, no training

@@ -40,6 +40,17 @@ def replicate(tree, mesh: Mesh):
     return jax.device_put(tree, replicated(mesh))
 
 
+def local_copy(tree):
+    """A replicated pytree as arrays on this process's first device, for code that runs on one
+    device (evaluation, sample grids): across processes, a global array is not addressable as a whole."""
+    def local(x):
+        if isinstance(x, jax.Array) and not x.is_fully_addressable:
+            return x.addressable_shards[0].data
+        return x
+
+    return jax.tree.map(local, tree)
+
+
 def shard_batch(batch: dict, mesh: Mesh) -> dict:
     """Assembles this process's part of the batch into global arrays split over ``data``."""
     sharding = NamedSharding(mesh, PartitionSpec(DATA_AXIS))

@@ -173,7 +173,7 @@ class Evaluator:
         if not self.images:
             return {}
         restorer = self.restorer
-        restorer.variables = checkpoints.network_variables(self.method.generator_variables(state))
+        restorer.variables = parallel.local_copy(checkpoints.network_variables(self.method.generator_variables(state)))
         result = evaluate_images(restorer, self.images, task=self.task, **self.options)
         b = self.baseline_name
         metrics = {"eval/psnr_y": result["psnr_y"], "eval/ssim_y": result["ssim_y"],
@@ -233,7 +233,7 @@ class FidTracker:
     def __call__(self, state, step: int, writer) -> float:
         from jaxrestore.metrics.fid import append_fid_record, feature_statistics, frechet_distance
 
-        restored = self.produce(checkpoints.network_variables(self.method.generator_variables(state)))
+        restored = self.produce(parallel.local_copy(checkpoints.network_variables(self.method.generator_variables(state))))
         fid = frechet_distance(*self.reference, *feature_statistics(self.extractor(restored)))
         epoch = step / self.steps_per_epoch
         writer.write_scalars(step, {"eval/fid": fid})
@@ -275,8 +275,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         abstract = jax.tree.map(  # replicated over this run's devices, whatever the saving run had
             lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=parallel.replicated(mesh)),
             jax.eval_shape(lambda: method.init(init_key, _dummy_batch(config))))
-        state = checkpoints.restore_state(manager, start, abstract, data_iterator,
-                                          config_note=checkpoints.config_differences(config, workdir))
+        state = checkpoints.restore_state(
+            manager, start, abstract, data_iterator, config_note=checkpoints.config_differences(config, workdir),
+            data_position=start * parallel.per_process_batch_size(train_cfg.batch_size))
         logging.info("Resumed from %s at step %d.", workdir / checkpoints.STATE_DIR, start)
     else:
         state = _initial_state(method, config, init_key)
@@ -284,10 +285,17 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     state = parallel.replicate(state, mesh)
     checkpoints.write_config(workdir, config)
 
-    train_step = jax.jit(accumulating(method.train_step), donate_argnums=(1, 2))
-    pretrain_step = jax.jit(accumulating(method.pretrain_step), donate_argnums=(1, 2))
+    # The state and the metric record stay replicated (left to itself, the partitioner may split
+    # some of them over the data axis, and a checkpoint would then be tied to that device count).
+    replicated = parallel.replicated(mesh)
+    train_step = jax.jit(accumulating(method.train_step), donate_argnums=(1, 2),
+                         out_shardings=(replicated, replicated))
+    pretrain_step = jax.jit(accumulating(method.pretrain_step), donate_argnums=(1, 2),
+                            out_shardings=(replicated, replicated))
     step_fns = [method.train_step] + ([method.pretrain_step] if train_cfg.pretrain_steps > start else [])
-    metrics = StepMetrics(metric_names(step_fns, method.frozen, state, _dummy_batch(config), step_key),
+    global_batch = {k: jax.ShapeDtypeStruct((train_cfg.batch_size, *shape), jnp.float32)
+                    for k, shape in example_shapes(config).items()}
+    metrics = StepMetrics(metric_names(step_fns, method.frozen, state, global_batch, step_key),
                           place=lambda tree: parallel.replicate(tree, mesh))
     writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0)
     if start == 0:
