@@ -79,6 +79,9 @@ def define_flags() -> None:
                       "(forward, forward+backward) in XLA and PyTorch, the profile behind the step ratios.")
     flags.DEFINE_integer("restore_size", 128, "--compare=torch: side of the image RRDBNet x4 restores "
                          "(0: skip the inference comparison).")
+    flags.DEFINE_bool("pipeline", False, "With --config: also time the config's input pipeline (images/s with "
+                      "--pipeline_workers worker processes) beside the step's consumption.")
+    flags.DEFINE_list("pipeline_workers", ["0", "2"], "--pipeline: data.worker_count values to time.")
     flags.DEFINE_bool("memory", False, "With --config: print XLA's memory for the step without and with "
                       "model.remat (compiles twice, runs nothing).")
     flags.DEFINE_string("startup", None, "A config (e.g. configs/srresnet.py:quick): time two starts of "
@@ -146,6 +149,27 @@ def benchmark(config, *, steps: int, pretrain: bool = False) -> dict:
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "finite": bool(np.isfinite(float(jnp.asarray(metrics["train/g_loss"])))),
     }
+
+
+def pipeline_rate(config, *, workers: int, batches: int) -> float:
+    """Images per second the config's training pipeline (``data.train``, crops, degradation,
+    batching) delivers with ``workers`` grain worker processes, after its first batch."""
+    from jaxrestore import parallel
+    from jaxrestore.tasks import build_task
+
+    with config.unlocked():
+        config.data.worker_count = workers
+    batch_size = parallel.per_process_batch_size(config.train.batch_size)
+    iterator = iter(build_task(config.task).train_dataset(config.data, batch_size=batch_size, seed=0))
+    next(iterator)  # start-up: workers, first reads
+    t0 = time.perf_counter()
+    for _ in range(batches):
+        next(iterator)
+    rate = batches * batch_size / (time.perf_counter() - t0)
+    close = getattr(iterator, "close", None)
+    if close:
+        close()
+    return rate
 
 
 def step_memory(config, *, pretrain: bool = False) -> int:
@@ -252,6 +276,10 @@ def _main(argv) -> None:
             print(f"XLA step memory, model.remat={remat}: "
                   f"{_mib(step_memory(config, pretrain=FLAGS.pretrain))} (arguments + outputs + temporaries)")
         return
+    rates = {}
+    if FLAGS.pipeline:  # before the step, so its compile does not share the cores with the workers
+        for workers in FLAGS.pipeline_workers:
+            rates[int(workers)] = pipeline_rate(FLAGS.config, workers=int(workers), batches=max(FLAGS.steps, 5))
     r = benchmark(FLAGS.config, steps=FLAGS.steps, pretrain=FLAGS.pretrain)
     print(f"device            {r['device']}")
     print(f"method            {r['method']}, batch {r['batch']}, HR patch {r['hr_patch']}, "
@@ -262,6 +290,9 @@ def _main(argv) -> None:
     print(f"peak device mem   {_mib(r['peak_device_bytes'])}")
     print(f"XLA step memory   {_mib(r['xla_step_bytes'])} (arguments + outputs + temporaries)")
     print(f"peak process RSS  {_mib(r['peak_rss_bytes'])}")
+    for workers, rate in rates.items():
+        print(f"input pipeline    {rate:.1f} images/s with data.worker_count={workers} "
+              f"({rate / r['images_per_s']:.1f}x what the step consumes)")
 
 
 def main() -> None:

@@ -215,6 +215,11 @@ def restore_state(manager: ocp.CheckpointManager, step: int, abstract_state, dat
             raise CheckpointError(f"the checkpoint at step {step} was written by another number of processes; "
                                   "resume it with the same number.")
         saved = ", ".join(sorted(p.name for p in data_dir.glob("process_*.json")))
+        if "next_index" not in data_iterator.get_state():
+            raise CheckpointError(f"the checkpoint at step {step} was written by another number of processes "
+                                  f"({saved}) and this pipeline runs grain worker processes, whose positions "
+                                  "cannot be moved to another process count; resume with the same number of "
+                                  "processes, or with --config.data.worker_count=0.")
         logging.info("Data positions of step %d were saved by other processes (%s); this process continues at "
                      "element %d of its shard.", step, saved, data_position)
         data_iterator.set_state({"next_index": int(data_position)})

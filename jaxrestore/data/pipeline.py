@@ -51,6 +51,13 @@ missing from the config takes its default):
   width) rectangle (BEGAN-tensorflow's CelebA crop is (50, 25, 128, 128)).
 * ``data.num_threads`` (int, ``8``): threads reading and transforming images.
 * ``data.prefetch_buffer`` (int, ``64``): elements prefetched by those threads.
+* ``data.worker_count`` (int, ``-1`` = auto): grain worker processes that read, crop and
+  degrade batches beside the training process (``mp_prefetch``); 0 keeps everything in
+  this process's threads. Auto is 0 on a CPU backend (the step needs the cores) and
+  ``min(8, cores // 2)`` beside a GPU or TPU. Each worker produces whole batches of every
+  worker_count-th part of the stream, so the batches differ from those of another worker
+  count (the examples of each window of worker_count batches are the same); a run resumes
+  exactly with the worker count it was saved with.
 * ``data.seed`` (int, ``0``): seed of the data order and the random crops; separate
   from the model seed, so changing one does not change the other.
 
@@ -79,6 +86,7 @@ DATA_DEFAULTS: dict[str, Any] = {
     "augment": False,
     "skip_small_images": False,
     "num_threads": 8,
+    "worker_count": -1,
     "prefetch_buffer": 64,
     "seed": 0,
     "center_crop": 0,
@@ -209,7 +217,25 @@ def make_train_dataset(
     ds = ds.to_iter_dataset(grain.ReadOptions(
         num_threads=int(_field(data_cfg, "num_threads")),
         prefetch_buffer_size=int(_field(data_cfg, "prefetch_buffer"))))
-    return ds.batch(batch_size, drop_remainder=True)
+    ds = ds.batch(batch_size, drop_remainder=True)
+    workers = worker_count(_field(data_cfg, "worker_count"))
+    if workers > 0:
+        ds = ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=workers))
+    return ds
+
+
+def worker_count(setting: int) -> int:
+    """``data.worker_count``, with -1 (auto) resolved for this platform."""
+    import os
+
+    setting = int(setting)
+    if setting < -1:
+        raise ConfigError(f"data.worker_count={setting} must be -1 (auto), 0 (no worker processes) or more.")
+    if setting >= 0:
+        return setting
+    if jax.default_backend() == "cpu":
+        return 0
+    return min(8, max(1, (os.cpu_count() or 2) // 2))
 
 
 # Sources larger than this are counted on their first this-many images only (reading the
