@@ -94,9 +94,9 @@ def define_flags() -> None:
 
 def random_batch(config, key) -> dict:
     """A batch of the config's shapes (the arrays, channels and sizes of its task), uniform pixels."""
-    from jaxrestore.train import example_shapes
+    from jaxrestore.tasks import build_task  # not jaxrestore.train: the benchmark runs without grain and clu
 
-    shapes = example_shapes(config)
+    shapes = build_task(config.task).example_shapes(config.data.patch_size)
     keys = jax.random.split(key, len(shapes))
     b = config.train.batch_size
     return {name: jax.random.uniform(k, (b, *shape)) for k, (name, shape) in zip(keys, sorted(shapes.items()))}
