@@ -94,7 +94,7 @@ def define_flags() -> None:
 
 def random_batch(config, key) -> dict:
     """A batch of the config's shapes (the arrays, channels and sizes of its task), uniform pixels."""
-    from jaxrestore.tasks import build_task  # not jaxrestore.train: the benchmark runs without grain and clu
+    from jaxrestore.tasks import build_task  # not jaxrestore.train, which imports clu
 
     shapes = build_task(config.task).example_shapes(config.data.patch_size)
     keys = jax.random.split(key, len(shapes))

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The speed figures of a GPU (README "Speed and scale"): JAX against PyTorch on the full SRGAN,
 # ESRGAN and LSRGAN steps in float32 and bfloat16, batch 16, then step memory with and without
-# remat. Needs jax[cuda], torch, flax, optax, orbax-checkpoint and ml-collections; grain, clu and
-# tensorflow-datasets are not needed (the benchmark draws random batches).
+# remat. Needs jax[cuda], torch, flax, optax, orbax-checkpoint, ml-collections and grain (the
+# tasks' degradations live in jaxrestore.data, which imports it); clu and tensorflow-datasets are
+# not imported on this path. Where grain is missing: pip install grain (or carry its wheel).
 #
 #   bash launch/gpu_benchmark.sh > gpu_benchmark.txt 2>&1
 set -uo pipefail
