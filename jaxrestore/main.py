@@ -9,7 +9,11 @@
 ``--config.a.b=value`` overrides any field; a workdir that already holds a
 checkpoint is resumed. A GAN-prior config (``method = "gan_prior"``) trains nothing: it
 restores a test set with a trained prior (jaxrestore/inverse/experiment.py). Runs on one or many hosts (Cloud TPU VMs: start the same
-command on every host; ``jax.distributed`` is initialised from the environment).
+command on every host; ``jax.distributed`` is initialised from the environment; elsewhere
+``--multihost --coordinator_address=HOST0:PORT --num_processes=N --process_id=I``, as
+launch/multihost.sh does). SIGTERM or Ctrl-C during training saves a checkpoint at the
+current step and exits with status 0; rerunning resumes there. XLA's compilation cache is
+kept in ~/.cache/jaxrestore/xla (``--compilation_cache``).
 """
 
 from __future__ import annotations
