@@ -226,6 +226,28 @@ def restore_state(manager: ocp.CheckpointManager, step: int, abstract_state, dat
     return restored["state"]
 
 
+def check_space(workdir: Path, step: int, tree) -> None:
+    """Refuses to start writing a checkpoint the disk cannot hold: a write that fails half-way
+    leaves orbax's background threads reporting errors after the fact. The size expected is
+    the disk space the last complete checkpoint takes, plus a quarter (else the arrays' bytes
+    and a margin for metadata); a write that fails all the same is reported by
+    :func:`explained_write_errors`."""
+    directory = Path(workdir) / STATE_DIR
+    done = completed_steps(workdir)
+    if done:  # blocks allocated, not bytes: a checkpoint is many small files; and a margin
+        needed = int(1.25 * sum(f.stat().st_blocks * 512 for f in (directory / str(done[-1])).rglob("*")
+                                if f.is_file()))
+    else:
+        needed = int(sum(getattr(x, "nbytes", 0) for x in jax.tree.leaves(tree)) * 1.1) + (256 << 10)
+    free = shutil.disk_usage(directory if directory.is_dir() else workdir).free
+    if free < needed:
+        kept = (f"the last complete checkpoint (step {done[-1]}) is intact" if done
+                else "no checkpoint was written yet")
+        raise CheckpointError(f"not enough space in {directory} for the checkpoint of step {step} (about "
+                              f"{needed / 2**20:.1f} MiB needed, {free / 2**20:.1f} MiB free); {kept}; free space "
+                              "and rerun the same command to resume.")
+
+
 @contextlib.contextmanager
 def explained_write_errors(workdir: Path, step: int):
     """Turns a failed checkpoint write (a full disk, a quota, a file system made read-only)

@@ -310,10 +310,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     def save(step):
         nonlocal saved_step
         _stop_if_diverged(metrics, manager, workdir)  # never checkpoint a non-finite state
+        # Waiting for the write (instead of letting it overlap the next steps) makes a failed write
+        # (a full disk) surface here, for this step, with nothing still being written.
+        checkpoints.check_space(workdir, step, (state, method.generator_variables(state)))
         with checkpoints.explained_write_errors(workdir, step):
             checkpoints.save_state(manager, step, state, method.generator_variables(state), data_iterator)
-            if step == train_cfg.num_steps:
-                manager.wait_until_finished()
+            manager.wait_until_finished()
         saved_step = step
 
     try:

@@ -84,12 +84,13 @@ def test_a_full_disk_during_a_checkpoint_keeps_the_previous_one_and_resumes(make
         workdir = mount / "run"
         shutil.copytree(first, workdir)
         config.train.num_steps = 4
-        with pytest.raises(CheckpointError, match=r"writing the checkpoint of step 4 in .* failed \(no space left "
-                                                  r"on device\); the last complete checkpoint \(step 2\) is intact; free "
-                                                  r"space .* rerun the same command to resume"):
+        with pytest.raises(CheckpointError, match=r"not enough space in .*checkpoints for the checkpoint of step 4 "
+                                                  r"\(about .* MiB needed, .* MiB free\); the last complete "
+                                                  r"checkpoint \(step 2\) is intact; free space and rerun the same "
+                                                  r"command to resume"):
             train_and_evaluate(config, str(workdir))
         assert checkpoints.completed_steps(workdir) == [2]
-        assert not list((workdir / "checkpoints").glob("*tmp*"))  # the half-written step was removed
+        assert not list((workdir / "checkpoints").glob("*tmp*"))  # nothing half-written
         subprocess.run(["mount", "-o", "remount,size=64m", str(mount)], check=True)
         train_and_evaluate(config, str(workdir))  # resumes from step 2
         assert checkpoints.completed_steps(workdir) == [2, 4]
