@@ -55,6 +55,11 @@ flags.DEFINE_integer("quality", None, "jpeg: JPEG quality factor (1-100); requir
 flags.DEFINE_multi_string("data", [], "Folder of HR images; repeat for several folders.")
 flags.DEFINE_string("output", None, "JSON file for the results; a CSV with the same stem is written beside it.")
 flags.DEFINE_bool("progress", True, "Print a line per image while evaluating.")
+flags.DEFINE_list("metrics", ["psnr", "ssim"], "Columns beyond PSNR-Y/SSIM-Y/L1-Y (always computed): niqe "
+                  "(needs --niqe_model) and pi (the perceptual index, needs Ma et al.'s model; not available).")
+flags.DEFINE_string("niqe_model", None, "NIQE's published pristine model: a .npz or .mat file holding its mean and "
+                    "covariance (BasicSR's basicsr/metrics/niqe_pris_params.npz, Mittal et al.'s "
+                    "modelparameters.mat); default $JAXRESTORE_NIQE_MODEL.")
 
 # Each task's option flag, baselines and wording come from its object in jaxrestore.tasks.
 OPTION_FLAGS = ("scale", "quality")
@@ -93,6 +98,33 @@ def _restorer(task: str, baseline: str | None, checkpoint: str | None, option: i
     return restorer
 
 
+KNOWN_METRICS = ("psnr", "ssim", "niqe", "pi")
+
+
+def no_reference_metrics(metrics: Sequence[str], niqe_model: str | None, task: str) -> dict:
+    """``{column: fn(restored luma)}`` for the requested no-reference metrics (NIQE)."""
+    import os
+
+    unknown = [m for m in metrics if m not in KNOWN_METRICS]
+    if unknown:
+        raise ConfigError(f"unknown --metrics entry {unknown[0]!r}; choose from {', '.join(KNOWN_METRICS)}.")
+    if "pi" in metrics:
+        raise ConfigError("PI = ((10 - Ma) + NIQE) / 2 needs Ma et al.'s learned score, whose regression model cannot "
+                          "be downloaded here and which this version does not compute; ask for --metrics=niqe.")
+    if "niqe" not in metrics:
+        return {}
+    if task != "sr":
+        raise ConfigError("NIQE is reported for --task=sr (001_* Table 1); drop niqe from --metrics.")
+    path = niqe_model or os.environ.get("JAXRESTORE_NIQE_MODEL")
+    if not path:
+        raise ConfigError("NIQE needs its published pristine model: pass --niqe_model=FILE (e.g. BasicSR's "
+                          "basicsr/metrics/niqe_pris_params.npz or Mittal et al.'s modelparameters.mat; see README).")
+    from jaxrestore.metrics.niqe import load_pristine_model, niqe
+
+    model = load_pristine_model(path)
+    return {"niqe": lambda luma: niqe(luma, model)}
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Writes ``text`` to a temporary file beside ``path`` and renames it into place."""
     with atomic_open(path, "w", encoding="utf-8", newline="") as f:
@@ -101,21 +133,24 @@ def write_atomically(path: Path, text: str) -> None:
 
 def format_table(summary: dict[str, dict]) -> str:
     width = max([len("folder")] + [len(name) for name in summary])
-    lines = [f"{'folder':<{width}}  {'images':>6}  {'PSNR-Y':>8}  {'PSD':>6}  {'SSIM-Y':>6}  {'L1-Y':>7}"]
+    niqe = any("niqe" in row for row in summary.values())
+    lines = [f"{'folder':<{width}}  {'images':>6}  {'PSNR-Y':>8}  {'PSD':>6}  {'SSIM-Y':>6}  {'L1-Y':>7}"
+             + ("    NIQE" if niqe else "")]
     for name, row in summary.items():
         lines.append(f"{name:<{width}}  {row['images']:>6d}  {row['psnr_y']:>8.4f}  {row['psnr_y_std']:>6.3f}  "
-                     f"{row['ssim_y']:>6.4f}  {row['l1_y']:>7.5f}")
+                     f"{row['ssim_y']:>6.4f}  {row['l1_y']:>7.5f}" + (f"  {row['niqe']:>6.4f}" if niqe else ""))
     return "\n".join(lines)
 
 
 def _csv_text(summary: dict[str, dict]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS + SOURCE_COLUMNS)
+    extra = [k for k in ("niqe",) if any(k in row for row in summary.values())]
+    writer.writerow(COLUMNS + tuple(extra) + SOURCE_COLUMNS)
     for name, row in summary.items():
         source = dict(row["checkpoint"])
         source["checkpoint"] = source.pop("path", "")
-        writer.writerow([name, row["images"], *(repr(row[key]) for key in FIGURES),
+        writer.writerow([name, row["images"], *(repr(row[key]) for key in (*FIGURES, *extra)),
                          *(source.get(key, "") for key in SOURCE_COLUMNS)])
     return buffer.getvalue()
 
@@ -144,6 +179,8 @@ def run(
     data: Sequence[str],
     output: str | None,
     progress: bool = True,
+    metrics: Sequence[str] = ("psnr", "ssim"),
+    niqe_model: str | None = None,
 ) -> dict[str, dict]:
     """Everything the command does, as a function: returns the per-folder summary."""
     protocol = evaluation_task(task)
@@ -156,6 +193,7 @@ def run(
     if not data:
         raise ConfigError("no --data folder given; pass --data=DIR (repeat for several folders).")
     outputs = _output_paths(output)
+    no_reference = no_reference_metrics(metrics, niqe_model, task)
     for folder in data:
         list_images(folder)  # a wrong path fails before a model is loaded
     restorer = _restorer(task, baseline, checkpoint, given[protocol.option])
@@ -166,8 +204,9 @@ def run(
 
         source = restorer.source
         print(f"scoring {describe_source(source)}", flush=True)
-    results = evaluate_folders(restorer, data, task=task, progress=progress)
-    summary = {name: {**{key: r[key] for key in FIGURES}, "images": r["images"], "checkpoint": source}
+    results = evaluate_folders(restorer, data, task=task, progress=progress, no_reference=no_reference)
+    summary = {name: {**{key: r[key] for key in (*FIGURES, *no_reference)}, "images": r["images"],
+                      "checkpoint": source}
                for name, r in results.items()}
     print(format_table(summary), flush=True)
     if outputs is not None:
@@ -189,6 +228,8 @@ def main(argv: Sequence[str]) -> None:
         data=FLAGS.data,
         output=FLAGS.output,
         progress=FLAGS.progress,
+        metrics=FLAGS.metrics,
+        niqe_model=FLAGS.niqe_model,
     )
 
 

@@ -194,7 +194,8 @@ def luma_scores(hr_luma: np.ndarray, restored_luma: np.ndarray, *, scale: int) -
     ``l1_y`` is the mean of ``|restored - hr| / 255`` over the cropped pixels (001_* Table 2).
     """
     a, r = _cropped_pair(hr_luma, restored_luma, scale=scale)
-    return {"psnr_y": psnr(a, r), "ssim_y": ssim(a, r), "l1_y": float(np.mean(np.abs(r - a)) / 255.0)}
+    return {"psnr_y": psnr(a, r), "ssim_y": ssim(a, r), "l1_y": float(np.mean(np.abs(r - a)) / 255.0),
+            RESTORED_LUMA: r}
 
 
 def _sr_lumas(hr: np.ndarray, restored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -258,13 +259,22 @@ def _scorer(restorer: Restorer, *, task: str, scale: int | None, quality: int | 
     return protocol.scorer(restorer, {"scale": scale, "quality": quality}[protocol.option])
 
 
+# The scorers hand the restored luma (float64, border cropped as scored) to the no-reference
+# metrics under this key; it never reaches the results.
+RESTORED_LUMA = "_restored_luma"
+
+
 def _evaluate_stream(score, items: Iterable[tuple[str, np.ndarray]], *, total: int,
-                     label: str | None, describe=None) -> dict:
-    """Scores each ``(name, image)``; a DataError names the image (``describe(name)``, e.g. its path)."""
+                     label: str | None, describe=None, no_reference: Mapping | None = None) -> dict:
+    """Scores each ``(name, image)``; a DataError names the image (``describe(name)``, e.g. its path).
+    ``no_reference`` maps a metric name to a function of the restored luma (e.g. NIQE)."""
     per_image = {}
     for index, (name, hr) in enumerate(items, start=1):
         try:
             record = per_image[name] = score(hr)
+            restored = record.pop(RESTORED_LUMA, None)
+            for metric, fn in (no_reference or {}).items():
+                record[metric] = float(fn(restored))
         except DataError as err:
             where = describe(name) if describe else f"image {name!r}"
             raise DataError(f"{where}: {err}") from None
@@ -281,6 +291,7 @@ def _evaluate_stream(score, items: Iterable[tuple[str, np.ndarray]], *, total: i
         "psnr_y_std": psnr_std,
         "ssim_y": float(np.mean([v["ssim_y"] for v in per_image.values()])),
         "l1_y": float(np.mean([v["l1_y"] for v in per_image.values()])),
+        **{metric: float(np.mean([v[metric] for v in per_image.values()])) for metric in (no_reference or {})},
         "images": len(per_image),
         "per_image": per_image,
     }
@@ -308,8 +319,10 @@ def evaluate_folders(
     scale: int | None = None,
     quality: int | None = None,
     progress: bool = True,
+    no_reference: Mapping | None = None,
 ) -> dict[str, dict]:
-    """:func:`evaluate_images` on every image folder, keyed by folder name; images are read one at a time."""
+    """:func:`evaluate_images` on every image folder, keyed by folder name; images are read one at a time.
+    ``no_reference``: ``{name: fn(restored luma) -> float}`` metrics added per image and per folder."""
     score = _scorer(restorer, task=task, scale=scale, quality=quality)
     folders = [Path(f) for f in folders]
     if not folders:
@@ -324,7 +337,7 @@ def evaluate_folders(
         items = ((p.stem, read_image(p, mode="native")) for p in paths)
         where = {p.stem: f"image {str(p)!r}" for p in paths}
         results[name] = _evaluate_stream(score, items, total=len(paths), label=name if progress else None,
-                                         describe=where.get)
+                                         describe=where.get, no_reference=no_reference)
     return results
 
 

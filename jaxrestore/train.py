@@ -12,8 +12,8 @@ Steps run data-parallel over every device (``jaxrestore.parallel``);
 Outputs in the workdir: ``config.json``, ``checkpoints/`` (keep-N, periodic,
 automatic resume), ``best/`` (the generator with the best validation PSNR),
 TensorBoard event files (scalars and image grids) and ``samples/grid_<step>.png``
-(LR | bicubic | output | HR rows on validation images for SR, JPEG | output |
-clean for artifact removal), and ``fid.jsonl`` when FID is tracked
+(one row per validation image, each showing LR | bicubic | output | HR for SR, JPEG |
+output | clean for artifact removal), and ``fid.jsonl`` when FID is tracked
 (``eval.fid_every_steps``).
 """
 
