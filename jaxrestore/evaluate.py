@@ -57,6 +57,8 @@ flags.DEFINE_string("output", None, "JSON file for the results; a CSV with the s
 flags.DEFINE_bool("progress", True, "Print a line per image while evaluating.")
 flags.DEFINE_list("metrics", ["psnr", "ssim"], "Columns beyond PSNR-Y/SSIM-Y/L1-Y (always computed): niqe "
                   "(needs --niqe_model) and pi (the perceptual index, needs Ma et al.'s model; not available).")
+flags.DEFINE_enum("table", None, ["001"], "Also print (and write beside --output as .md) the results in a "
+                  "paper's table layout: 001 = 001_* Table 1 (PI, SSIM, PSNR, PSD per set; NIQE as well).")
 flags.DEFINE_string("niqe_model", None, "NIQE's published pristine model: a .npz or .mat file holding its mean and "
                     "covariance (BasicSR's basicsr/metrics/niqe_pris_params.npz, Mittal et al.'s "
                     "modelparameters.mat); default $JAXRESTORE_NIQE_MODEL.")
@@ -142,6 +144,22 @@ def format_table(summary: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def table_001(summary: dict[str, dict], label: str) -> str:
+    """001_* Table 1's layout for one model: a column per set, rows PI, SSIM, PSNR (dB) and PSD
+    (the population standard deviation of the per-image PSNR), plus NIQE when computed. PI
+    needs Ma et al.'s score, which is not computed: its row says so instead of a number."""
+    sets = list(summary)
+    lines = ["| | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets),
+             "| | " + " | ".join(label for _ in sets) + " |",
+             "| PI | " + " | ".join("n/a (needs Ma et al.'s model)" for _ in sets) + " |"]
+    if all("niqe" in summary[name] for name in sets):
+        lines.append("| NIQE | " + " | ".join(f"{summary[n]['niqe']:.3f}" for n in sets) + " |")
+    lines.append("| SSIM | " + " | ".join(f"{summary[n]['ssim_y']:.3f}" for n in sets) + " |")
+    lines.append("| PSNR | " + " | ".join(f"{summary[n]['psnr_y']:.2f}" for n in sets) + " |")
+    lines.append("| PSD | " + " | ".join(f"{summary[n]['psnr_y_std']:.3f}" for n in sets) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def _csv_text(summary: dict[str, dict]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -181,6 +199,7 @@ def run(
     progress: bool = True,
     metrics: Sequence[str] = ("psnr", "ssim"),
     niqe_model: str | None = None,
+    table: str | None = None,
 ) -> dict[str, dict]:
     """Everything the command does, as a function: returns the per-folder summary."""
     protocol = evaluation_task(task)
@@ -209,11 +228,20 @@ def run(
                       "checkpoint": source}
                for name, r in results.items()}
     print(format_table(summary), flush=True)
+    markdown = None
+    if table == "001":
+        label = baseline or Path(checkpoint).name
+        markdown = table_001(summary, label)
+        print(markdown, end="", flush=True)
     if outputs is not None:
         json_path, csv_path = outputs
         write_atomically(json_path, json.dumps(summary, indent=2) + "\n")
         write_atomically(csv_path, _csv_text(summary))
-        print(f"wrote {json_path} and {csv_path}", flush=True)
+        written = f"{json_path} and {csv_path}"
+        if markdown is not None:
+            write_atomically(json_path.with_suffix(".md"), markdown)
+            written = f"{json_path}, {csv_path} and {json_path.with_suffix('.md')}"
+        print(f"wrote {written}", flush=True)
     return summary
 
 
@@ -230,6 +258,7 @@ def main(argv: Sequence[str]) -> None:
         progress=FLAGS.progress,
         metrics=FLAGS.metrics,
         niqe_model=FLAGS.niqe_model,
+        table=FLAGS.table,
     )
 
 

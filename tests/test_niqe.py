@@ -205,3 +205,20 @@ def test_evaluate_refuses_pi_and_niqe_without_a_model(monkeypatch):
         no_reference_metrics(["psnr", "pi"], None, "sr")
     with pytest.raises(ConfigError, match="unknown --metrics entry 'brisque'"):
         no_reference_metrics(["brisque"], None, "sr")
+
+
+def test_table_001_has_the_papers_rows_per_set(tmp_path):
+    from jaxrestore.evaluate import run
+
+    summary = run(task="sr", baseline="bicubic", checkpoint=None, scale=4,
+                  data=[str(SHARED_DATA / "Set5"), str(SHARED_DATA / "Set14")], output=str(tmp_path / "r.json"),
+                  progress=False, table="001")
+    lines = (tmp_path / "r.md").read_text().splitlines()
+    assert lines[0] == "| | Set5 | Set14 |"
+    assert lines[2] == "| | bicubic | bicubic |"
+    assert [line.split(" | ")[0] for line in lines[3:]] == ["| PI", "| SSIM", "| PSNR", "| PSD"]
+    assert "n/a (needs Ma et al.'s model)" in lines[3]  # never a fake PI
+    # The published bicubic rows (the figures tests/test_evaluate.py checks), in the table's rounding.
+    assert lines[5] == f"| PSNR | {summary['Set5']['psnr_y']:.2f} | {summary['Set14']['psnr_y']:.2f} |" == \
+        "| PSNR | 28.42 | 26.00 |"
+    assert lines[6] == f"| PSD | {summary['Set5']['psnr_y_std']:.3f} | {summary['Set14']['psnr_y_std']:.3f} |"
