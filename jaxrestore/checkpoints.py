@@ -135,6 +135,17 @@ _RESUMABLE_FIELDS = ("train.num_steps", "train.log_every", "train.eval_every", "
                      "train.keep_checkpoints", "train.grid_images", "eval.", "init_from", "init_encoder_from")
 
 
+def flat_config(node: dict, prefix: str = "") -> dict:
+    """``{"section.field": value}`` of a config's ``to_dict()`` (tuples as lists, as JSON reads them)."""
+    out = {}
+    for key, value in node.items():
+        if hasattr(value, "items"):
+            out.update(flat_config(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
 def config_differences(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> str:
     """The fields (other than run lengths, periods and evaluation settings) on which ``config``
     differs from the run's config.json, as ``a.b (x there, y here)``; empty if none."""
@@ -142,22 +153,9 @@ def config_differences(config: ml_collections.ConfigDict, workdir: str | os.Path
         saved = read_config(workdir)
     except CheckpointError:
         return ""
-
-    def flat(node, prefix=""):
-        out = {}
-        for key, value in node.items():
-            if hasattr(value, "items"):
-                out.update(flat(value, f"{prefix}{key}."))
-            else:
-                out[f"{prefix}{key}"] = value.tolist() if hasattr(value, "tolist") else value
-        return out
-
-    here, there = flat(config.to_dict()), flat(saved.to_dict())
-    diffs = [f"{k} ({there.get(k)!r} there, {here.get(k)!r} here)"
-             for k in sorted(set(here) | set(there))
-             if not k.startswith(_RESUMABLE_FIELDS)
-             and (list(here[k]) if isinstance(here.get(k), tuple) else here.get(k))
-             != (list(there[k]) if isinstance(there.get(k), tuple) else there.get(k))]
+    here, there = flat_config(config.to_dict()), flat_config(saved.to_dict())
+    diffs = [f"{k} ({there.get(k)!r} there, {here.get(k)!r} here)" for k in sorted(set(here) | set(there))
+             if not k.startswith(_RESUMABLE_FIELDS) and here.get(k) != there.get(k)]
     return ", ".join(diffs[:4])
 
 

@@ -140,15 +140,9 @@ def _config_fields(argv) -> list[str]:
         config = module.get_config(preset) if preset else module.get_config()
     except Exception:  # noqa: BLE001 - only for a suggestion; the error itself is reported anyway
         return []
+    from jaxrestore.checkpoints import flat_config
 
-    def walk(node, prefix):
-        for key, value in node.items():
-            if hasattr(value, "items"):
-                yield from walk(value, f"{prefix}{key}.")
-            else:
-                yield f"{prefix}{key}"
-
-    return list(walk(config, ""))
+    return list(flat_config(config.to_dict()))
 
 
 def unknown_field_message(name: str, argv) -> str:

@@ -3,8 +3,8 @@
 Each jitted step adds its metrics to running sums that live beside the training state
 (:class:`StepMetrics`), together with a finiteness record: the first step whose losses
 or new state held a NaN or an infinity, and that step's losses. The loop fetches the
-record before every checkpoint and evaluation (:meth:`StepMetrics.check`, which raises
-:class:`~jaxrestore.errors.TrainingDiverged` naming that step) and the means every
+record before every checkpoint and evaluation (:meth:`StepMetrics.first_bad_step`; the
+loop raises :class:`~jaxrestore.errors.TrainingDiverged` naming that step) and the means every
 ``train.log_every`` steps (:meth:`StepMetrics.pop`); in between nothing is copied to the
 host, so the host can read and place the next batch while the devices compute.
 """
@@ -63,11 +63,7 @@ class StepMetrics:
 
     def __init__(self, names, place: Callable = lambda x: x):
         self.names, self.place = sorted(names), place
-        self.record = self.reset()
-
-    def reset(self) -> dict:
-        self.record = self.place(empty_record(self.names))
-        return self.record
+        self.record = place(empty_record(self.names))
 
     def first_bad_step(self) -> tuple[int, dict]:
         """The first non-finite step since the run (re)started (0 if none) and its losses."""

@@ -173,7 +173,8 @@ class Evaluator:
         if not self.images:
             return {}
         restorer = self.restorer
-        restorer.variables = parallel.local_copy(checkpoints.network_variables(self.method.generator_variables(state)))
+        variables = checkpoints.network_variables(self.method.generator_variables(state))
+        restorer.variables = parallel.local_copy(variables)
         result = evaluate_images(restorer, self.images, task=self.task, **self.options)
         b = self.baseline_name
         metrics = {"eval/psnr_y": result["psnr_y"], "eval/ssim_y": result["ssim_y"],
@@ -233,7 +234,8 @@ class FidTracker:
     def __call__(self, state, step: int, writer) -> float:
         from jaxrestore.metrics.fid import append_fid_record, feature_statistics, frechet_distance
 
-        restored = self.produce(parallel.local_copy(checkpoints.network_variables(self.method.generator_variables(state))))
+        variables = checkpoints.network_variables(self.method.generator_variables(state))
+        restored = self.produce(parallel.local_copy(variables))
         fid = frechet_distance(*self.reference, *feature_statistics(self.extractor(restored)))
         epoch = step / self.steps_per_epoch
         writer.write_scalars(step, {"eval/fid": fid})
@@ -308,13 +310,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     saved_step = start
 
     def save(step):
+        """Checkpoints ``step`` (the caller has checked the state is finite). Waiting for the write,
+        instead of letting it overlap the next steps, makes a failed write (a full disk) surface
+        here, for this step, with nothing still being written."""
         nonlocal saved_step
-        _stop_if_diverged(metrics, manager, workdir)  # never checkpoint a non-finite state
-        # Waiting for the write (instead of letting it overlap the next steps) makes a failed write
-        # (a full disk) surface here, for this step, with nothing still being written.
-        checkpoints.check_space(workdir, step, (state, method.generator_variables(state)))
+        generator = method.generator_variables(state)
+        checkpoints.check_space(workdir, step, (state, generator))
         with checkpoints.explained_write_errors(workdir, step):
-            checkpoints.save_state(manager, step, state, method.generator_variables(state), data_iterator)
+            checkpoints.save_state(manager, step, state, generator, data_iterator)
             manager.wait_until_finished()
         saved_step = step
 
@@ -338,28 +341,26 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
                     logging.info("First step (with compilation) took %.1f s.", time.time() - compile_start)
                 progress(step)
                 last = step == train_cfg.num_steps
-                if step % train_cfg.log_every == 0 or last:
-                    _stop_if_diverged(metrics, manager, workdir)
+                log, evaluate = step % train_cfg.log_every == 0 or last, step % train_cfg.eval_every == 0 or last
+                fid = fid_tracker.every > 0 and (step % fid_tracker.every == 0 or last)
+                checkpoint = step % train_cfg.checkpoint_every == 0 or last
+                reason = stop.requested(manager, step)
+                if log or evaluate or fid or checkpoint or reason:  # the host syncs only here
+                    _stop_if_diverged(metrics, manager, workdir)  # never evaluate or save a non-finite state
+                if log:
                     writer.write_scalars(step, metrics.pop())
                     writer.flush()
-                if step % train_cfg.eval_every == 0 or last:
-                    _stop_if_diverged(metrics, manager, workdir)
+                if evaluate:
                     eval_metrics = evaluator(state, step, writer)
                     if "eval/psnr_y" in eval_metrics and eval_metrics["eval/psnr_y"] > best_psnr:
                         best_psnr = eval_metrics["eval/psnr_y"]
                         with checkpoints.explained_write_errors(workdir, step):
                             checkpoints.save_best(best, step, method.generator_variables(state), best_psnr)
-                if fid_tracker.every > 0 and (step % fid_tracker.every == 0 or last):
-                    _stop_if_diverged(metrics, manager, workdir)
+                if fid:
                     fid_tracker(state, step, writer)
-                if step % train_cfg.checkpoint_every == 0 or last:
+                if checkpoint or (reason and saved_step != step):
                     save(step)
-                reason = stop.requested(manager, step)
                 if reason:
-                    if saved_step != step:
-                        save(step)
-                    with checkpoints.explained_write_errors(workdir, step):
-                        manager.wait_until_finished()
                     writer.flush()
                     raise TrainingInterrupted(
                         f"stopped by {reason} at step {step} of {train_cfg.num_steps}: checkpoint saved in "
