@@ -56,12 +56,15 @@ flags.DEFINE_multi_string("data", [], "Folder of HR images; repeat for several f
 flags.DEFINE_string("output", None, "JSON file for the results; a CSV with the same stem is written beside it.")
 flags.DEFINE_bool("progress", True, "Print a line per image while evaluating.")
 flags.DEFINE_list("metrics", ["psnr", "ssim"], "Columns beyond PSNR-Y/SSIM-Y/L1-Y (always computed): niqe "
-                  "(needs --niqe_model) and pi (the perceptual index, needs Ma et al.'s model; not available).")
+                  "(needs --niqe_model), ma (Ma et al.'s score, needs --ma_model) and pi (the perceptual index "
+                  "((10 - Ma) + NIQE) / 2, needs both; adds the niqe and ma columns).")
 flags.DEFINE_enum("table", None, ["001"], "Also print (and write beside --output as .md) the results in a "
                   "paper's table layout: 001 = 001_* Table 1 (PI, SSIM, PSNR, PSD per set; NIQE as well).")
 flags.DEFINE_string("niqe_model", None, "NIQE's published pristine model: a .npz or .mat file holding its mean and "
                     "covariance (BasicSR's basicsr/metrics/niqe_pris_params.npz, Mittal et al.'s "
                     "modelparameters.mat); default $JAXRESTORE_NIQE_MODEL.")
+flags.DEFINE_string("ma_model", None, "Ma et al.'s trained regression model: the model.mat of their release "
+                    "(three regression forests and the linear weights; see README); default $JAXRESTORE_MA_MODEL.")
 
 # Each task's option flag, baselines and wording come from its object in jaxrestore.tasks.
 OPTION_FLAGS = ("scale", "quality")
@@ -100,31 +103,51 @@ def _restorer(task: str, baseline: str | None, checkpoint: str | None, option: i
     return restorer
 
 
-KNOWN_METRICS = ("psnr", "ssim", "niqe", "pi")
+KNOWN_METRICS = ("psnr", "ssim", "niqe", "ma", "pi")
+NO_REFERENCE = ("niqe", "ma", "pi")  # their order in the tables, and the order they are computed in
 
 
-def no_reference_metrics(metrics: Sequence[str], niqe_model: str | None, task: str) -> dict:
-    """``{column: fn(restored luma)}`` for the requested no-reference metrics (NIQE)."""
+def no_reference_metrics(metrics: Sequence[str], niqe_model: str | None, task: str,
+                         ma_model: str | None = None) -> dict:
+    """``{column: fn(restored luma, scores so far)}`` for the requested no-reference metrics: NIQE,
+    Ma et al.'s score and PI = ((10 - Ma) + NIQE) / 2 (which brings the other two columns with it)."""
     import os
 
     unknown = [m for m in metrics if m not in KNOWN_METRICS]
     if unknown:
         raise ConfigError(f"unknown --metrics entry {unknown[0]!r}; choose from {', '.join(KNOWN_METRICS)}.")
-    if "pi" in metrics:
-        raise ConfigError("PI = ((10 - Ma) + NIQE) / 2 needs Ma et al.'s learned score, whose regression model cannot "
-                          "be downloaded here and which this version does not compute; ask for --metrics=niqe.")
-    if "niqe" not in metrics:
+    wanted = set(metrics) | ({"niqe", "ma"} if "pi" in metrics else set())
+    if not wanted & set(NO_REFERENCE):
         return {}
     if task != "sr":
-        raise ConfigError("NIQE is reported for --task=sr (001_* Table 1); drop niqe from --metrics.")
-    path = niqe_model or os.environ.get("JAXRESTORE_NIQE_MODEL")
-    if not path:
-        raise ConfigError("NIQE needs its published pristine model: pass --niqe_model=FILE (e.g. BasicSR's "
-                          "basicsr/metrics/niqe_pris_params.npz or Mittal et al.'s modelparameters.mat; see README).")
-    from jaxrestore.metrics.niqe import load_pristine_model, niqe
+        raise ConfigError(f"NIQE, Ma and PI are reported for --task=sr (001_* Table 1); drop "
+                          f"{', '.join(m for m in NO_REFERENCE if m in metrics)} from --metrics.")
+    functions = {}
+    if "niqe" in wanted:
+        path = niqe_model or os.environ.get("JAXRESTORE_NIQE_MODEL")
+        if not path:
+            raise ConfigError("NIQE needs its published pristine model (PI needs NIQE): pass --niqe_model=FILE (e.g. "
+                              "BasicSR's basicsr/metrics/niqe_pris_params.npz or Mittal et al.'s "
+                              "modelparameters.mat; see README).")
+        from jaxrestore.metrics.niqe import load_pristine_model, niqe
 
-    model = load_pristine_model(path)
-    return {"niqe": lambda luma: niqe(luma, model)}
+        pristine = load_pristine_model(path)
+        functions["niqe"] = lambda luma, _: niqe(luma, pristine)
+    if "ma" in wanted:
+        path = ma_model or os.environ.get("JAXRESTORE_MA_MODEL")
+        if not path:
+            raise ConfigError("PI = ((10 - Ma) + NIQE) / 2 needs Ma et al.'s trained model, which cannot be downloaded "
+                              "here: pass --ma_model=FILE (the model.mat of their release; see README), or ask for "
+                              "--metrics=niqe alone.")
+        from jaxrestore.metrics.ma import load_model, ma_score
+
+        regression = load_model(path)
+        functions["ma"] = lambda luma, _: ma_score(luma, regression)
+    if "pi" in wanted:
+        from jaxrestore.metrics.ma import perceptual_index
+
+        functions["pi"] = lambda _, scores: perceptual_index(scores["ma"], scores["niqe"])
+    return functions
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -135,25 +158,29 @@ def write_atomically(path: Path, text: str) -> None:
 
 def format_table(summary: dict[str, dict]) -> str:
     width = max([len("folder")] + [len(name) for name in summary])
-    niqe = any("niqe" in row for row in summary.values())
+    extra = [k for k in NO_REFERENCE if any(k in row for row in summary.values())]
     lines = [f"{'folder':<{width}}  {'images':>6}  {'PSNR-Y':>8}  {'PSD':>6}  {'SSIM-Y':>6}  {'L1-Y':>7}"
-             + ("    NIQE" if niqe else "")]
+             + "".join(f"  {k.upper():>6}" for k in extra)]
     for name, row in summary.items():
         lines.append(f"{name:<{width}}  {row['images']:>6d}  {row['psnr_y']:>8.4f}  {row['psnr_y_std']:>6.3f}  "
-                     f"{row['ssim_y']:>6.4f}  {row['l1_y']:>7.5f}" + (f"  {row['niqe']:>6.4f}" if niqe else ""))
+                     f"{row['ssim_y']:>6.4f}  {row['l1_y']:>7.5f}" + "".join(f"  {row[k]:>6.4f}" for k in extra))
     return "\n".join(lines)
 
 
 def table_001(summary: dict[str, dict], label: str) -> str:
     """001_* Table 1's layout for one model: a column per set, rows PI, SSIM, PSNR (dB) and PSD
-    (the population standard deviation of the per-image PSNR), plus NIQE when computed. PI
-    needs Ma et al.'s score, which is not computed: its row says so instead of a number."""
+    (the population standard deviation of the per-image PSNR), plus NIQE and Ma when computed.
+    Without Ma et al.'s model there is no PI: its row says so instead of a number."""
     sets = list(summary)
     lines = ["| | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets),
-             "| | " + " | ".join(label for _ in sets) + " |",
-             "| PI | " + " | ".join("n/a (needs Ma et al.'s model)" for _ in sets) + " |"]
-    if all("niqe" in summary[name] for name in sets):
-        lines.append("| NIQE | " + " | ".join(f"{summary[n]['niqe']:.3f}" for n in sets) + " |")
+             "| | " + " | ".join(label for _ in sets) + " |"]
+    if all("pi" in summary[name] for name in sets):
+        lines.append("| PI | " + " | ".join(f"{summary[n]['pi']:.3f}" for n in sets) + " |")
+    else:
+        lines.append("| PI | " + " | ".join("n/a (needs Ma et al.'s model)" for _ in sets) + " |")
+    for key, row_name in (("niqe", "NIQE"), ("ma", "Ma")):
+        if all(key in summary[name] for name in sets):
+            lines.append(f"| {row_name} | " + " | ".join(f"{summary[n][key]:.3f}" for n in sets) + " |")
     lines.append("| SSIM | " + " | ".join(f"{summary[n]['ssim_y']:.3f}" for n in sets) + " |")
     lines.append("| PSNR | " + " | ".join(f"{summary[n]['psnr_y']:.2f}" for n in sets) + " |")
     lines.append("| PSD | " + " | ".join(f"{summary[n]['psnr_y_std']:.3f}" for n in sets) + " |")
@@ -163,7 +190,7 @@ def table_001(summary: dict[str, dict], label: str) -> str:
 def _csv_text(summary: dict[str, dict]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    extra = [k for k in ("niqe",) if any(k in row for row in summary.values())]
+    extra = [k for k in NO_REFERENCE if any(k in row for row in summary.values())]
     writer.writerow(COLUMNS + tuple(extra) + SOURCE_COLUMNS)
     for name, row in summary.items():
         source = dict(row["checkpoint"])
@@ -200,6 +227,7 @@ def run(
     metrics: Sequence[str] = ("psnr", "ssim"),
     niqe_model: str | None = None,
     table: str | None = None,
+    ma_model: str | None = None,
 ) -> dict[str, dict]:
     """Everything the command does, as a function: returns the per-folder summary."""
     protocol = evaluation_task(task)
@@ -212,7 +240,7 @@ def run(
     if not data:
         raise ConfigError("no --data folder given; pass --data=DIR (repeat for several folders).")
     outputs = _output_paths(output)
-    no_reference = no_reference_metrics(metrics, niqe_model, task)
+    no_reference = no_reference_metrics(metrics, niqe_model, task, ma_model)
     for folder in data:
         list_images(folder)  # a wrong path fails before a model is loaded
     restorer = _restorer(task, baseline, checkpoint, given[protocol.option])
@@ -259,6 +287,7 @@ def main(argv: Sequence[str]) -> None:
         metrics=FLAGS.metrics,
         niqe_model=FLAGS.niqe_model,
         table=FLAGS.table,
+        ma_model=FLAGS.ma_model,
     )
 
 

@@ -267,14 +267,15 @@ RESTORED_LUMA = "_restored_luma"
 def _evaluate_stream(score, items: Iterable[tuple[str, np.ndarray]], *, total: int,
                      label: str | None, describe=None, no_reference: Mapping | None = None) -> dict:
     """Scores each ``(name, image)``; a DataError names the image (``describe(name)``, e.g. its path).
-    ``no_reference`` maps a metric name to a function of the restored luma (e.g. NIQE)."""
+    ``no_reference`` maps a metric name to ``fn(restored luma, scores so far)`` (e.g. NIQE; PI from
+    the NIQE and Ma scores computed before it), called in the mapping's order."""
     per_image = {}
     for index, (name, hr) in enumerate(items, start=1):
         try:
             record = per_image[name] = score(hr)
             restored = record.pop(RESTORED_LUMA, None)
             for metric, fn in (no_reference or {}).items():
-                record[metric] = float(fn(restored))
+                record[metric] = float(fn(restored, record))
         except DataError as err:
             where = describe(name) if describe else f"image {name!r}"
             raise DataError(f"{where}: {err}") from None
@@ -322,7 +323,8 @@ def evaluate_folders(
     no_reference: Mapping | None = None,
 ) -> dict[str, dict]:
     """:func:`evaluate_images` on every image folder, keyed by folder name; images are read one at a time.
-    ``no_reference``: ``{name: fn(restored luma) -> float}`` metrics added per image and per folder."""
+    ``no_reference``: ``{name: fn(restored luma, scores so far) -> float}`` metrics added per image and
+    per folder."""
     score = _scorer(restorer, task=task, scale=scale, quality=quality)
     folders = [Path(f) for f in folders]
     if not folders:

@@ -199,10 +199,11 @@ def test_evaluate_refuses_pi_and_niqe_without_a_model(monkeypatch):
     from jaxrestore.evaluate import no_reference_metrics
 
     monkeypatch.delenv("JAXRESTORE_NIQE_MODEL", raising=False)
-    with pytest.raises(ConfigError, match="NIQE needs its published pristine model: pass --niqe_model=FILE"):
+    message = r"NIQE needs its published pristine model \(PI needs NIQE\): pass --niqe_model=FILE"
+    with pytest.raises(ConfigError, match=message):
         no_reference_metrics(["niqe"], None, "sr")
-    with pytest.raises(ConfigError, match=r"PI = \(\(10 - Ma\) \+ NIQE\) / 2 needs Ma et al.'s learned score"):
-        no_reference_metrics(["psnr", "pi"], None, "sr")
+    with pytest.raises(ConfigError, match=message):
+        no_reference_metrics(["psnr", "pi"], None, "sr")  # PI without Ma's model: tests/test_ma.py
     with pytest.raises(ConfigError, match="unknown --metrics entry 'brisque'"):
         no_reference_metrics(["brisque"], None, "sr")
 
