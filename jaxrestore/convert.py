@@ -8,6 +8,8 @@ Usage:
   python -m jaxrestore.convert esrgan --input=RRDB_ESRGAN_x4.pth --output=runs/esrgan_official
   python -m jaxrestore.convert pggan --input=100_celeb_hq_network-snapshot-010403.pth \
       --output=pggan_celebahq_1024.npz
+  python -m jaxrestore.convert esrgan_export --input=runs/lsrgan --output=lsrgan_x4.safetensors \
+      [--layout=basicsr|esrgan|esrgan_old]
 
 The first positional argument names the model; each model has one converter in
 ``CONVERTERS``. ``vgg19`` turns a torchvision vgg19 state dict (.pth/.pt or
@@ -27,7 +29,10 @@ authors' RRDBNet generator (the original ``model.N`` layout, the later
 come from the file. ``pggan`` checks the PGGAN CelebA-HQ generator of the PyTorch port
 ptrblck/prog_gans_pytorch_inference (either of its key layouts) and writes its 57
 arrays under the port's current names to an .npz that
-``jaxrestore.weights.pggan.load_pggan_variables`` reads without PyTorch. Outputs are
+``jaxrestore.weights.pggan.load_pggan_variables`` reads without PyTorch. ``esrgan_export``
+goes the other way: the generator of an RRDBNet run (rrdbnet_psnr, esrgan, lsrgan, ...)
+as a PyTorch state dict in one of the three ESRGAN key layouts (``.safetensors``, or
+``.pth`` with torch installed), for BasicSR and the ESRGAN code. Outputs are
 written atomically: a temporary file (or directory) beside the target, then a rename.
 """
 
@@ -54,6 +59,8 @@ def _flag_values() -> flags.FlagValues:
     flags.DEFINE_bool("overwrite", False, "Replace --output if it already exists.", flag_values=fv)
     flags.DEFINE_string("key", None, "esrgan: the top-level entry holding the weights (e.g. params_ema, "
                         "params); default: the file itself, else params_ema, else params.", flag_values=fv)
+    flags.DEFINE_enum("layout", None, ["basicsr", "esrgan", "esrgan_old"], "esrgan_export: the key layout to "
+                      "write (default basicsr).", flag_values=fv)
     return fv
 
 
@@ -115,12 +122,50 @@ def convert_pggan(input_path: str, output_path: str, *, overwrite: bool = False)
             f"{size:,} parameters; from {input_path}, {layout} layout)")
 
 
-# Model name -> converter(input_path, output_path, *, overwrite[, key]) returning a summary line.
+def export_esrgan(input_path: str, output_path: str, *, overwrite: bool = False, layout: str = "basicsr",
+                  which: str = "auto") -> str:
+    """The other direction: an RRDBNet run's generator (``--input`` a run directory) -> a PyTorch
+    state dict in one of the ESRGAN key layouts, as ``.safetensors`` (no torch needed; PyTorch
+    reads it with ``safetensors.torch.load_file``) or ``.pth`` (needs torch)."""
+    from pathlib import Path
+
+    from jaxrestore.checkpoints import load_generator_variables
+    from jaxrestore.weights.rrdbnet import rrdbnet_state_dict
+
+    suffix = Path(output_path).suffix.lower()
+    if suffix not in (".safetensors", ".pth"):
+        raise ConfigError(f"--output={output_path!r} must end in .safetensors or .pth (PyTorch's formats).")
+    if Path(output_path).exists() and not overwrite:
+        raise ConfigError(f"{output_path!r} exists; pass --overwrite to replace it, or choose another --output.")
+    variables, step, which_used = load_generator_variables(input_path, which=which)
+    state, arch = rrdbnet_state_dict(variables, layout=layout)
+    tmp = Path(output_path).with_name(f".{Path(output_path).name}.tmp")
+    try:
+        if suffix == ".safetensors":
+            from safetensors.numpy import save_file
+
+            save_file(state, str(tmp))
+        else:
+            try:
+                import torch
+            except ImportError:
+                raise ConfigError("writing a .pth needs PyTorch; install torch or write .safetensors instead.") from None
+            torch.save({k: torch.from_numpy(v) for k, v in state.items()}, tmp)
+        os.replace(tmp, output_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return (f"wrote {output_path} (RRDBNet x{arch['scale']}, {arch['num_blocks']} blocks, {arch['features']} "
+            f"features, growth {arch['growth']}; {layout} layout, {len(state)} arrays; from {input_path}, "
+            f"{which_used} checkpoint at step {step})")
+
+
+# Model name -> converter(input_path, output_path, *, overwrite[, key, layout]) returning a summary line.
 CONVERTERS: dict[str, Callable[..., str]] = {
     "vgg19": convert_vgg19,
     "inception": convert_inception,
     "esrgan": convert_esrgan,
     "pggan": convert_pggan,
+    "esrgan_export": export_esrgan,
 }
 
 
@@ -150,6 +195,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         if "key" not in inspect.signature(converter).parameters:
             raise ConfigError(f"--key applies to the esrgan converter only; drop it for {positional[0]}.")
         options["key"] = fv.key
+    if fv.layout is not None:
+        if "layout" not in inspect.signature(converter).parameters:
+            raise ConfigError(f"--layout applies to the esrgan_export converter only; drop it for {positional[0]}.")
+        options["layout"] = fv.layout
     print(converter(fv.input, fv.output, **options))
 
 

@@ -43,3 +43,31 @@ def comparison_grid(images: Mapping[str, np.ndarray], restorer, baseline, *, cou
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, 2), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
     return np.concatenate(rows, axis=0)[:-2]
+
+
+def read_scalars(workdir) -> dict[str, list[tuple[int, float, float]]]:
+    """Every scalar a run logged to TensorBoard: ``{tag: [(step, wall time, value), ...]}`` in
+    step order (e.g. ``train/accept_rate``, ``eval/psnr_y``), read from its event files."""
+    from pathlib import Path
+
+    import tensorflow as tf
+    from tensorboard.compat.proto import event_pb2
+
+    from jaxrestore.errors import ConfigError
+
+    files = sorted(Path(workdir).glob("events.out.tfevents.*"))
+    if not files:
+        raise ConfigError(f"{str(workdir)!r} holds no TensorBoard event files; pass the --workdir of a training run.")
+    out: dict[str, list[tuple[int, float, float]]] = {}
+    for path in files:
+        for record in tf.data.TFRecordDataset(str(path)):
+            event = event_pb2.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                if value.HasField("tensor"):
+                    array = tf.make_ndarray(value.tensor)
+                    if array.ndim == 0 and array.dtype.kind in "fiu":
+                        out.setdefault(value.tag, []).append((int(event.step), float(event.wall_time), float(array)))
+                elif value.HasField("simple_value"):
+                    out.setdefault(value.tag, []).append((int(event.step), float(event.wall_time),
+                                                          float(value.simple_value)))
+    return {tag: sorted(points) for tag, points in out.items()}

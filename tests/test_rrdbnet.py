@@ -254,6 +254,32 @@ def test_converted_run_matches_pytorch(tmp_path, lr_image, layout):
     assert_close(restorer.apply(lr_image), torch_forward(model, lr_image))
     assert sorted(os.listdir(tmp_path)) == ["run", "weights.pth"]  # no temporary directory left
 
+    # esrgan_export writes the run back in the same layout: PyTorch's own state dict, key for key.
+    for suffix in (".safetensors", ".pth"):
+        exported = tmp_path / f"exported{suffix}"
+        convert_main(["convert", "esrgan_export", f"--input={out}", f"--output={exported}", f"--layout={layout}"])
+        if suffix == ".pth":
+            back = {k: v.numpy() for k, v in torch.load(exported, weights_only=True).items()}
+        else:
+            from safetensors.numpy import load_file
+            back = load_file(str(exported))
+        assert sorted(back) == sorted(state)
+        for key, value in state.items():
+            np.testing.assert_array_equal(back[key], value.numpy(), err_msg=key)
+
+
+def test_export_refuses_other_generators_and_existing_files(tmp_path, trained_run):
+    from jaxrestore.convert import export_esrgan
+
+    with pytest.raises(CheckpointError, match="the generator is not an RRDBNet"):
+        export_esrgan(str(trained_run), str(tmp_path / "g.safetensors"))  # an SRResNet run
+    with pytest.raises(ConfigError, match="must end in .safetensors or .pth"):
+        export_esrgan(str(trained_run), str(tmp_path / "g.npz"))
+    (tmp_path / "g.safetensors").write_text("keep")
+    with pytest.raises(ConfigError, match="exists; pass --overwrite"):
+        export_esrgan(str(trained_run), str(tmp_path / "g.safetensors"))
+    assert (tmp_path / "g.safetensors").read_text() == "keep"
+
 
 @pytest.mark.parametrize("scale", [1, 2])
 def test_other_scales_of_original_layout(tmp_path, lr_image, scale):

@@ -36,6 +36,11 @@ def test_device_side_means_equal_the_per_step_values(make_config, tmp_path):
     train_and_evaluate(make_config("csrgan", **overrides, **{"train.log_every": 1}), str(tmp_path / "each"))
     train_and_evaluate(make_config("csrgan", **overrides, **{"train.log_every": 3}), str(tmp_path / "every3"))
     each, every3 = logged_scalars(tmp_path / "each"), logged_scalars(tmp_path / "every3")
+    # summaries.read_scalars (what the notebooks plot) reads the same values as this reader.
+    from jaxrestore.summaries import read_scalars
+
+    read = read_scalars(tmp_path / "every3")
+    assert {tag: {step: v for step, _, v in points} for tag, points in read.items() if tag in every3} == every3
     assert sorted(each["train/g_loss"]) == [1, 2, 3, 4, 5, 6]
     assert sorted(every3["train/g_loss"]) == [3, 6]
     for tag in ("train/g_loss", "train/d_loss", "train/accept_rate", "train/fidelity_loss"):

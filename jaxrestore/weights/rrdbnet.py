@@ -177,6 +177,30 @@ def rrdbnet_variables_from_torch(state_dict: Mapping[str, np.ndarray], *, source
     return {"params": params}, arch, layout
 
 
+def rrdbnet_state_dict(variables: Mapping, *, layout: str = "basicsr") -> tuple[dict[str, np.ndarray], dict]:
+    """The inverse of :func:`rrdbnet_variables_from_torch`: RRDBNet's Flax variables as a PyTorch
+    state dict in one of ``LAYOUTS`` (kernels HWIO -> OIHW, float32). Returns ``(state dict,
+    architecture)``; the architecture is read off the parameters."""
+    if layout not in LAYOUTS:
+        raise CheckpointError(f"unknown RRDBNet key layout {layout!r}; choose one of {', '.join(LAYOUTS)}.")
+    params = variables.get("params", variables)
+    if "conv_first" not in params or "block0" not in params:
+        raise CheckpointError(f"the generator is not an RRDBNet (its parameters are {first_few(sorted(params))}); "
+                              "only RRDBNet runs (rrdbnet_psnr, esrgan, lsrgan and their variants) can be exported.")
+    arch = {"scale": 2 ** sum(1 for k in params if k.startswith("conv_up")),
+            "num_blocks": sum(1 for k in params if k.startswith("block")),
+            "features": int(np.shape(params["conv_first"]["kernel"])[-1]),
+            "growth": int(np.shape(params["block0"]["rdb1"]["conv1"]["kernel"])[-1])}
+    state = {}
+    for path, prefix, _, _ in conv_table(layout, **arch):
+        node = params
+        for part in path:
+            node = node[part]
+        state[f"{prefix}.weight"] = np.asarray(node["kernel"], np.float32).transpose(3, 2, 0, 1).copy()
+        state[f"{prefix}.bias"] = np.asarray(node["bias"], np.float32).copy()
+    return state, arch
+
+
 def rrdbnet_run_config(arch: Mapping[str, int]):
     """The config.json of a converted run: the task and exactly RRDBNet's architecture fields
     (``init_from`` compares only the keys both configs have)."""
