@@ -122,31 +122,27 @@ def no_reference_metrics(metrics: Sequence[str], niqe_model: str | None, task: s
     if task != "sr":
         raise ConfigError(f"NIQE, Ma and PI are reported for --task=sr (001_* Table 1); drop "
                           f"{', '.join(m for m in NO_REFERENCE if m in metrics)} from --metrics.")
+    from jaxrestore.metrics import ma, niqe
+
+    # column -> (the flag's value, its environment variable, the sentence without it, loader, score)
+    sources = {
+        "niqe": (niqe_model, "JAXRESTORE_NIQE_MODEL", "NIQE needs its published pristine model (PI needs NIQE): "
+                 "pass --niqe_model=FILE (e.g. BasicSR's basicsr/metrics/niqe_pris_params.npz or Mittal et al.'s "
+                 "modelparameters.mat; see README).", niqe.load_pristine_model, niqe.niqe),
+        "ma": (ma_model, "JAXRESTORE_MA_MODEL", "PI = ((10 - Ma) + NIQE) / 2 needs Ma et al.'s trained model, which "
+               "cannot be downloaded here: pass --ma_model=FILE (the model.mat of their release; see README), or "
+               "ask for --metrics=niqe alone.", ma.load_model, ma.ma_score),
+    }
     functions = {}
-    if "niqe" in wanted:
-        path = niqe_model or os.environ.get("JAXRESTORE_NIQE_MODEL")
-        if not path:
-            raise ConfigError("NIQE needs its published pristine model (PI needs NIQE): pass --niqe_model=FILE (e.g. "
-                              "BasicSR's basicsr/metrics/niqe_pris_params.npz or Mittal et al.'s "
-                              "modelparameters.mat; see README).")
-        from jaxrestore.metrics.niqe import load_pristine_model, niqe
-
-        pristine = load_pristine_model(path)
-        functions["niqe"] = lambda luma, _: niqe(luma, pristine)
-    if "ma" in wanted:
-        path = ma_model or os.environ.get("JAXRESTORE_MA_MODEL")
-        if not path:
-            raise ConfigError("PI = ((10 - Ma) + NIQE) / 2 needs Ma et al.'s trained model, which cannot be downloaded "
-                              "here: pass --ma_model=FILE (the model.mat of their release; see README), or ask for "
-                              "--metrics=niqe alone.")
-        from jaxrestore.metrics.ma import load_model, ma_score
-
-        regression = load_model(path)
-        functions["ma"] = lambda luma, _: ma_score(luma, regression)
+    for column, (given, variable, missing, load, score) in sources.items():
+        if column in wanted:
+            path = given or os.environ.get(variable)
+            if not path:
+                raise ConfigError(missing)
+            model = load(path)
+            functions[column] = lambda luma, _, model=model, score=score: score(luma, model)
     if "pi" in wanted:
-        from jaxrestore.metrics.ma import perceptual_index
-
-        functions["pi"] = lambda _, scores: perceptual_index(scores["ma"], scores["niqe"])
+        functions["pi"] = lambda _, scores: ma.perceptual_index(scores["ma"], scores["niqe"])
     return functions
 
 
