@@ -19,6 +19,14 @@ labelled by the name before ``=`` in ``--run=NAME=DIR``. The PNG is
 ``ratios=...`` (its ``results.json``): the reconstruction MSE (per pixel, images in [0, 1],
 averaged over the test images) against the ratio m/n, one line per method (CSGM, CSGM-BP,
 IAGAN, IAGAN-BP, those of the figure; the naive column, far above them, is left out), per run.
+
+  python -m jaxrestore.plot scalar --run=SRResNet=runs/srresnet_real --tag=eval/psnr_y \
+      --x=minutes --reference=SRCNN=30.48 --output=psnr_vs_time.png
+
+``scalar`` draws any scalar a training run logged to TensorBoard (``--tag``; default
+``eval/psnr_y``, the held-out PSNR-Y) against the step or the wall-clock minutes since the run
+started (its first TensorBoard event, written before the first step), one line per run, with
+optional horizontal reference lines (``--reference=NAME=VALUE``, repeatable).
 """
 
 from __future__ import annotations
@@ -41,7 +49,11 @@ def _flag_values() -> flags.FlagValues:
     fv = flags.FlagValues()
     flags.DEFINE_multi_string("run", [], "NAME=DIR of a run to draw; repeat for several runs.", flag_values=fv)
     flags.DEFINE_string("output", None, "PNG file to write.", flag_values=fv)
-    flags.DEFINE_enum("x", "epoch", ["epoch", "step"], "Horizontal axis.", flag_values=fv)
+    flags.DEFINE_enum("x", None, ["epoch", "step", "minutes"], "Horizontal axis (fid: epoch or step, default "
+                      "epoch; scalar: step or minutes, default minutes).", flag_values=fv)
+    flags.DEFINE_string("tag", "eval/psnr_y", "scalar: the TensorBoard tag to draw.", flag_values=fv)
+    flags.DEFINE_multi_string("reference", [], "scalar: NAME=VALUE of a horizontal reference line; repeatable.",
+                              flag_values=fv)
     flags.DEFINE_string("title", None, "Figure title (default: none).", flag_values=fv)
     flags.DEFINE_integer("width", 800, "Width of the PNG in pixels.", lower_bound=100, flag_values=fv)
     flags.DEFINE_integer("height", 500, "Height of the PNG in pixels.", lower_bound=100, flag_values=fv)
@@ -86,6 +98,8 @@ def plot_fid(runs: Sequence[tuple[str, str]], output: str, *, x: str = "epoch", 
 
     from jaxrestore.metrics.fid import read_fid_records
 
+    if x not in ("epoch", "step"):
+        raise ConfigError(f"--x={x} does not apply to the fid plot; use --x=epoch or --x=step.")
     curves = [(name, read_fid_records(directory)) for name, directory in runs]  # errors before drawing
     fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
     ax = fig.subplots()
@@ -104,6 +118,61 @@ def plot_fid(runs: Sequence[tuple[str, str]], output: str, *, x: str = "epoch", 
         f.write(buffer.getvalue())
     points = sum(len(records) for _, records in curves)
     return f"wrote {output} (FID of {len(curves)} run(s), {points} point(s), against {x})"
+
+
+def parse_references(specs: Sequence[str]) -> list[tuple[str, float]]:
+    out = []
+    for spec in specs:
+        name, sep, value = spec.rpartition("=")
+        try:
+            out.append((name, float(value)))
+        except ValueError:
+            raise ConfigError(f"--reference={spec!r} is not NAME=VALUE; write e.g. --reference=SRCNN=30.48.") from None
+        if not sep or not name:
+            raise ConfigError(f"--reference={spec!r} is not NAME=VALUE; write e.g. --reference=SRCNN=30.48.")
+    return out
+
+
+def plot_scalar(runs: Sequence[tuple[str, str]], output: str, *, tag: str = "eval/psnr_y", x: str = "minutes",
+                references: Sequence[tuple[str, float]] = (), title: str | None = None, width: int = 800,
+                height: int = 500) -> str:
+    """Draws the scalar ``tag`` of each run against ``x`` ("step" or "minutes" since the run's first
+    TensorBoard event) into the PNG ``output``, with horizontal ``references``."""
+    from matplotlib.figure import Figure
+
+    from jaxrestore.summaries import read_scalars
+
+    if x not in ("step", "minutes"):
+        raise ConfigError(f"--x={x} does not apply to the scalar plot; use --x=step or --x=minutes.")
+    curves = []
+    for name, directory in runs:
+        scalars, start = read_scalars(directory, start=True)
+        if tag not in scalars:
+            raise ConfigError(f"the run {directory!r} logged no {tag!r}; it logged {', '.join(sorted(scalars))}.")
+        points = scalars[tag]
+        xs = [p[0] for p in points] if x == "step" else [(p[1] - start) / 60.0 for p in points]
+        curves.append((name, xs, [p[2] for p in points]))
+    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+    ax = fig.subplots()
+    for name, xs, ys in curves:
+        ax.plot(xs, ys, marker="o", markersize=4, label=name)
+    for name, value in references:
+        ax.axhline(value, linestyle="--", color="grey", linewidth=1)
+        ax.annotate(f"{name} {value:g}", (0, value), xycoords=("axes fraction", "data"), xytext=(4, 3),
+                    textcoords="offset points", fontsize=8, color="grey")
+    ax.set_xlabel("wall-clock minutes since the run started" if x == "minutes" else "step")
+    ax.set_ylabel(tag)
+    if title:
+        ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    with atomic_open(output, "wb") as f:
+        f.write(buffer.getvalue())
+    last = "; ".join(f"{name}: {ys[-1]:.4f} at {xs[-1]:.1f} {x}" for name, xs, ys in curves)
+    return f"wrote {output} ({tag} of {len(curves)} run(s) against {x}; last points {last})"
 
 
 def read_sweep(directory: str) -> dict:
@@ -159,7 +228,12 @@ def plot_cs_curve(runs: Sequence[tuple[str, str]], output: str, *, title: str | 
 PLOTS: dict[str, Callable[[flags.FlagValues], str]] = {
     "fid": lambda fv: plot_fid(
         parse_runs(fv.run), check_output(fv.output, overwrite=fv.overwrite),
-        x=fv.x, title=fv.title, width=fv.width, height=fv.height,
+        x=fv.x or "epoch", title=fv.title, width=fv.width, height=fv.height,
+    ),
+    "scalar": lambda fv: plot_scalar(
+        parse_runs(fv.run), check_output(fv.output, overwrite=fv.overwrite), tag=fv.tag,
+        x=fv.x or "minutes", references=parse_references(fv.reference), title=fv.title, width=fv.width,
+        height=fv.height,
     ),
     "cs_curve": lambda fv: plot_cs_curve(
         parse_runs(fv.run), check_output(fv.output, overwrite=fv.overwrite),

@@ -45,9 +45,11 @@ def comparison_grid(images: Mapping[str, np.ndarray], restorer, baseline, *, cou
     return np.concatenate(rows, axis=0)[:-2]
 
 
-def read_scalars(workdir) -> dict[str, list[tuple[int, float, float]]]:
+def read_scalars(workdir, *, start: bool = False):
     """Every scalar a run logged to TensorBoard: ``{tag: [(step, wall time, value), ...]}`` in
-    step order (e.g. ``train/accept_rate``, ``eval/psnr_y``), read from its event files."""
+    step order (e.g. ``train/accept_rate``, ``eval/psnr_y``), read from its event files.
+    ``start=True`` also returns the wall time of the first event (the writer's creation, before
+    the first step): ``(scalars, start time)``."""
     from pathlib import Path
 
     import tensorflow as tf
@@ -59,9 +61,11 @@ def read_scalars(workdir) -> dict[str, list[tuple[int, float, float]]]:
     if not files:
         raise ConfigError(f"{str(workdir)!r} holds no TensorBoard event files; pass the --workdir of a training run.")
     out: dict[str, list[tuple[int, float, float]]] = {}
+    first = float("inf")
     for path in files:
         for record in tf.data.TFRecordDataset(str(path)):
             event = event_pb2.Event.FromString(record.numpy())
+            first = min(first, float(event.wall_time))
             for value in event.summary.value:
                 if value.HasField("tensor"):
                     array = tf.make_ndarray(value.tensor)
@@ -70,4 +74,5 @@ def read_scalars(workdir) -> dict[str, list[tuple[int, float, float]]]:
                 elif value.HasField("simple_value"):
                     out.setdefault(value.tag, []).append((int(event.step), float(event.wall_time),
                                                           float(value.simple_value)))
-    return {tag: sorted(points) for tag, points in out.items()}
+    scalars = {tag: sorted(points) for tag, points in out.items()}
+    return (scalars, first) if start else scalars

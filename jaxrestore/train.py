@@ -221,7 +221,7 @@ class FidTracker:
 
             logging.warning("FID on RANDOM Inception weights (eval.fid_random_init): the values mean nothing.")
             weights = random_inception_variables(jax.random.key(config.seed + 2))
-        images = make_eval_images(eval_cfg.fid_data, count=eval_cfg.fid_max_images or None,
+        images = make_eval_images(eval_cfg.fid_data, field="eval.fid_data", count=eval_cfg.fid_max_images or None,
                                   tfds_data_dir=config.data.tfds_data_dir)
         self.extractor = InceptionFeatures(weights, batch_size=max(1, min(50, len(images))))
         if len(images) < 2:

@@ -288,17 +288,18 @@ def check_usable_images(sources, patch_size: int, data_cfg) -> None:
 
 
 def make_eval_images(spec: str, *, count: int | None = None, tfds_data_dir: str = "",
-                     center_crop: int = 0, resize: int = 0, crop_box=()) -> dict[str, np.ndarray]:
+                     center_crop: int = 0, resize: int = 0, crop_box=(), field: str = "eval.data") -> dict[str, np.ndarray]:
     """Full held-out images by name, uint8 HxWx3, in source order.
 
     ``spec`` is a source spec (e.g. ``folder:/data/Set14`` or
     ``procedural:deadleaves:count=8:size=192:seed=1000``); ``count`` keeps the first
     that many (``None`` or 0 = all); ``center_crop`` / ``resize`` as ``data.center_crop`` /
     ``data.resize`` of the training pipeline. Images stay uint8 so the evaluation degrades them
-    exactly as the evaluation protocol of their task does.
+    exactly as the evaluation protocol of their task does. ``field`` is the config field the
+    spec came from, named when a folder is missing.
     """
     images: dict[str, np.ndarray] = {}
-    for k, source in enumerate(parse_sources(spec, tfds_data_dir=tfds_data_dir)):
+    for k, source in enumerate(parse_sources(spec, tfds_data_dir=tfds_data_dir, field=field)):
         for i in range(len(source)):
             if count and len(images) >= count:
                 return images

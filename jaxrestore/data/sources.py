@@ -304,10 +304,19 @@ def _folder_slice(rest: str, item: str) -> tuple[str, slice | None]:
     return match["path"], slice(to_int(match["start"]), to_int(match["stop"]))
 
 
-def parse_sources(spec: str, *, tfds_data_dir: str = "") -> list[ImageSource]:
-    """Sources from a comma-separated spec, e.g. ``"tfds:coco/2017:train,tfds:imagenet2012:train"``."""
+def parse_sources(spec: str, *, tfds_data_dir: str = "", field: str = "data.train") -> list[ImageSource]:
+    """Sources from a comma-separated spec, e.g. ``"tfds:coco/2017:train,tfds:imagenet2012:train"``;
+    ``field`` is the config field the spec came from, named when a folder is missing."""
     items = [item for item in spec.split(",") if item.strip()]
     if not items:
-        raise ConfigError("no data source given; set data.train (e.g. procedural:deadleaves or "
+        raise ConfigError(f"no data source given; set {field} (e.g. procedural:deadleaves or "
                           "folder:/path/to/images).")
+    for item in items:
+        kind, _, rest = item.strip().partition(":")
+        if kind == "folder" and rest:
+            path = os.path.expanduser(_folder_slice(rest, item)[0])
+            if not os.path.isdir(path):
+                where = "" if os.path.isabs(path) else f" (relative to {os.getcwd()})"
+                raise DataError(f"{field} names the image folder {path!r}, which does not exist{where}; set "
+                                f"--config.{field}=folder:DIR to your own images (comma-separated for several).")
     return [parse_source(item, tfds_data_dir=tfds_data_dir) for item in items]

@@ -96,7 +96,7 @@ def load_test_images(config, size: int | None) -> tuple[list[str], np.ndarray]:
     (no prior): every image must have the first one's size."""
     from jaxrestore.data.pipeline import make_eval_images
 
-    images = make_eval_images(config.data.test, count=int(config.data.max_images) or None,
+    images = make_eval_images(config.data.test, field="data.test", count=int(config.data.max_images) or None,
                               tfds_data_dir=config.data.get("tfds_data_dir", ""),
                               center_crop=config.data.get("center_crop", 0), resize=config.data.get("resize", 0),
                               crop_box=tuple(config.data.get("crop_box", ())))
