@@ -159,7 +159,7 @@ def basicsr_pristine_model(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("basicsr")
     result = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q",
-                             "basicsr==1.4.2", "-d", str(folder)], capture_output=True, text=True, timeout=600)
+                             "--no-build-isolation", "basicsr==1.4.2", "-d", str(folder)], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     with tarfile.open(next(folder.glob("basicsr-1.4.2.tar.gz"))) as archive:
         member = archive.getmember("basicsr-1.4.2/basicsr/metrics/niqe_pris_params.npz")

@@ -145,3 +145,25 @@ def test_the_compilation_cache_is_on_by_default_and_a_second_start_uses_it(tmp_p
     (first_hits, first_misses), (second_hits, second_misses) = counts
     assert first_hits == 0 and first_misses > 0
     assert second_misses == 0 and second_hits == first_misses, counts
+
+
+def test_plot_scalar_draws_a_logged_tag_against_steps_and_minutes(trained_run, tmp_path):
+    from jaxrestore.errors import ConfigError
+    from jaxrestore.plot import main as plot_main
+    from jaxrestore.plot import plot_scalar
+
+    psnr = logged_scalars(trained_run)["eval/psnr_y"]  # this file's own reader
+    out = tmp_path / "curve.png"
+    line = plot_scalar([("tiny", str(trained_run))], str(out), x="step", references=[("SRCNN", 30.48)])
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert line.endswith(f"tiny: {psnr[max(psnr)]:.4f} at {max(psnr):.1f} step)")
+    plot_main(["plot", "scalar", f"--run=tiny={trained_run}", f"--output={tmp_path / 'minutes.png'}",
+               "--reference=SRCNN=30.48"])
+    assert (tmp_path / "minutes.png").is_file()
+    with pytest.raises(ConfigError, match="logged no 'eval/nope'; it logged .*eval/psnr_y"):
+        plot_scalar([("tiny", str(trained_run))], str(tmp_path / "x.png"), tag="eval/nope")
+    with pytest.raises(ConfigError, match="--x=epoch does not apply to the scalar plot"):
+        plot_scalar([("tiny", str(trained_run))], str(tmp_path / "x.png"), x="epoch")
+    with pytest.raises(ConfigError, match="is not NAME=VALUE"):
+        plot_main(["plot", "scalar", f"--run=tiny={trained_run}", f"--output={tmp_path / 'y.png'}",
+                   "--reference=SRCNN"])
