@@ -61,6 +61,18 @@ def _flag_values() -> flags.FlagValues:
     return fv
 
 
+def _finish(fig, ax, output: str) -> None:
+    """Grid, legend and layout of every plot; the PNG is rendered fully before the target is
+    touched, then written atomically."""
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    with atomic_open(output, "wb") as f:
+        f.write(buffer.getvalue())
+
+
 def parse_runs(specs: Sequence[str]) -> list[tuple[str, str]]:
     """``["NAME=DIR", ...]`` -> ``[(name, dir), ...]``; each dir must exist, names be unique."""
     if not specs:
@@ -109,13 +121,7 @@ def plot_fid(runs: Sequence[tuple[str, str]], output: str, *, x: str = "epoch", 
     ax.set_ylabel("FID")
     if title:
         ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)  # rendered fully before the target is touched
-    with atomic_open(output, "wb") as f:
-        f.write(buffer.getvalue())
+    _finish(fig, ax, output)
     points = sum(len(records) for _, records in curves)
     return f"wrote {output} (FID of {len(curves)} run(s), {points} point(s), against {x})"
 
@@ -164,13 +170,7 @@ def plot_scalar(runs: Sequence[tuple[str, str]], output: str, *, tag: str = "eva
     ax.set_ylabel(tag)
     if title:
         ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
-    with atomic_open(output, "wb") as f:
-        f.write(buffer.getvalue())
+    _finish(fig, ax, output)
     last = "; ".join(f"{name}: {ys[-1]:.4f} at {xs[-1]:.1f} {x}" for name, xs, ys in curves)
     return f"wrote {output} ({tag} of {len(curves)} run(s) against {x}; last points {last})"
 
@@ -213,13 +213,7 @@ def plot_cs_curve(runs: Sequence[tuple[str, str]], output: str, *, title: str | 
     ax.set_xlabel("m/n")
     ax.set_ylabel("MSE per pixel ([0, 1] images)")
     ax.set_title(title or f"{sweeps[0][1]['task']}: reconstruction MSE vs compression ratio")
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
-    with atomic_open(output, "wb") as f:
-        f.write(buffer.getvalue())
+    _finish(fig, ax, output)
     points = sum(len(r["sweep"]) for _, r in sweeps)
     return f"wrote {output} (MSE vs m/n: {lines} line(s), {points} ratio(s) from {len(sweeps)} run(s))"
 
