@@ -52,4 +52,4 @@ def get_config(arg: str | None = None):
     c.loss.fidelity = "mse"
     c.loss.adversarial_weight = 0.0
     c.train.num_steps = 100_000
-    return common.apply_preset(c, arg, {"quick": common.quick, "vgg": vgg})
+    return common.apply_preset(c, arg, {"quick": common.quick, "vgg": vgg, "real": common.real_argan})

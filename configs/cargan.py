@@ -33,4 +33,4 @@ def get_config(arg: str | None = None):
     c.loss.fidelity = "mse"
     c.loss.adversarial_weight = 1.0  # unused by the constrained update: l2_G is l_adv alone (eq. 8)
     c.train.num_steps = 100_000
-    return common.apply_preset(c, arg, {"quick": common.quick_gan})
+    return common.apply_preset(c, arg, {"quick": common.quick_gan, "real": common.real_cargan})

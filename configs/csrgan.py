@@ -28,4 +28,4 @@ def get_config(arg: str | None = None):
     c.optimizer.g_lr = 1e-4
     c.optimizer.d_lr = 1e-4
     c.train.num_steps = 200_000
-    return common.apply_preset(c, arg, {"quick": common.quick_gan})
+    return common.apply_preset(c, arg, {"quick": common.quick_gan, "real": common.real_csrgan})

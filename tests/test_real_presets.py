@@ -9,12 +9,15 @@ import sys
 import pytest
 
 from conftest import REPO, SHARED_DATA
+from jaxrestore import checkpoints, train
 from jaxrestore.data.pipeline import make_eval_images, make_train_dataset
 from jaxrestore.errors import DataError
 from jaxrestore.tasks import build_task
 
-# The presets of issue 15 built so far (csrgan, argan, cargan, rrdbnet_psnr, lsrgan follow).
-PRESETS = ["srresnet"]
+# The presets of issue 15 built so far (rrdbnet_psnr and lsrgan follow).
+PRESETS = ["srresnet", "csrgan", "argan", "cargan"]
+# Each GAN preset starts from the workdir the README gives its fidelity-only preset.
+STARTS_FROM = {"csrgan": "srresnet", "cargan": "argan"}
 
 
 def real_config(name):
@@ -41,6 +44,19 @@ def test_real_preset_reads_the_real_folders(name, monkeypatch):
     assert counts == [91, 200]
     assert config.data.train_weights == "91,200"  # one draw per image on average, not per folder
     assert sorted(make_eval_images(config.eval.data)) == sorted(p.stem for p in (SHARED_DATA / "Set5").glob("*.png"))
+
+
+@pytest.mark.parametrize("gan", sorted(STARTS_FROM))
+def test_gan_preset_starts_from_its_fidelity_preset(gan):
+    base = STARTS_FROM[gan]
+    gan_config, base_config = real_config(gan), real_config(base)
+    # The README's command for the fidelity preset writes the workdir the GAN preset reads.
+    readme = (REPO / "README.md").read_text()
+    assert f"--config=configs/{base}.py:real --workdir={gan_config.init_from}" in readme
+    # Same generator, same task and data: the checkpoint loads (train._load_init_variables's check).
+    assert checkpoints.architecture_mismatch(gan_config, base_config, ignore=train._NOT_GENERATOR_FIELDS) is None
+    assert gan_config.data.to_dict() == base_config.data.to_dict()
+    assert gan_config.task.to_dict() == base_config.task.to_dict()
 
 
 def test_without_shared_data_the_run_names_the_field(tmp_path):
