@@ -388,40 +388,84 @@ def real_csrgan(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """``csrgan.py:real``: cSRGAN-MSE x4 on T91 + BSDS200, started from ``runs/srresnet_real``.
 
     The generator of srresnet.py:real (``init_from`` its best checkpoint), SRGAN's
-    discriminator with D_FEATURES features in its first layer (64 in 000_*), 000_*'s Adam at
-    1e-4 with beta1 0.5 for G and D, one D step per iteration, MSE fidelity (cSRGAN-MSE of
-    000_* Table 3; a VGG loss needs VGG19 weights, which this offline preset cannot fetch).
+    discriminator with 32 features in its first layer (64 in 000_*: 0.50 steps/s against 0.74
+    on this 2-core CPU, measured with ``jaxrestore.benchmark``), 000_*'s Adam at 1e-4 with
+    beta1 0.5 for G and D, one D step per iteration, MSE fidelity (cSRGAN-MSE of 000_* Table 3;
+    a VGG loss needs VGG19 weights, which this offline preset cannot fetch); 1,080 steps
+    (about 25 minutes), Set5 evaluated, a grid written and a checkpoint kept every 180.
     """
     c = _real_srresnet_model(real_images(c, patch_size=64, batch_size=16))
     c.init_from = "runs/srresnet_real"
     c.model.d_features = 32
-    return _steps(c, 1_800, 6)
+    return _steps(c, 1_080, 6)
 
 
 def _real_argan_model(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-    """The generator of argan.py:real and cargan.py:real."""
+    """The generator of argan.py:real and cargan.py:real: ARGAN's (stride-2 head, residual
+    blocks at half resolution, sub-pixel tail) with 8 blocks of 48 features (15 of 64 in
+    Galteri et al.) and ``input_skip`` (the output is added to the JPEG input, as in the quick
+    preset; not in 000_*), on 48x48 luma patches (48 in 000_* 4.1.1)."""
     c.model.num_blocks = 8
-    c.model.features = 64
+    c.model.features = 48
     c.model.input_skip = True
+    c.data.patch_size = 48
     return c
 
 
 def real_argan(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-    """``argan.py:real``: ARGAN-base (MSE alone) for Q10 luma JPEG on T91 + BSDS200.
+    """``argan.py:real``: ARGAN-base (MSE alone) for quality-10 luma JPEG on T91 + BSDS200.
 
-    TODO: sizes chosen by measurement.
+    Adam (beta1 0.9) at 1e-3 for 6,000 steps, x0.1 at step 4,500, batch 16; Set5 (JPEG'd at
+    the same quality) evaluated and checkpointed every 750 steps. Chosen by measurement
+    (``jaxrestore.benchmark``, this 2-core CPU): 3.23 steps/s, against 1.83 with 64 features
+    and 1.54 on 64x64 patches; 6 blocks gave 3.82.
     """
-    c = _real_argan_model(real_images(c, patch_size=64, batch_size=16))
+    c = _real_argan_model(real_images(c, patch_size=48, batch_size=16))
     c.optimizer.b1 = 0.9
     c.optimizer.g_lr = 1e-3
+    c.optimizer.lr_boundaries = (4_500,)
+    c.optimizer.lr_decay = 0.1
+    return _steps(c, 6_000, 8)
+
+
+def real_cargan(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """``cargan.py:real``: cARGAN-MSE at quality 10 on T91 + BSDS200, started from
+    ``runs/argan_real`` (its best checkpoint): ARGAN's patch discriminator with 32 features in
+    its first layer (64 in 000_*), 000_*'s Adam at 1e-4 with beta1 0.5 for G and D, one D step
+    per iteration; 1,800 steps (1.24 steps/s measured: about 25 minutes), Set5 evaluated, a
+    grid written and a checkpoint kept every 300."""
+    c = _real_argan_model(real_images(c, patch_size=48, batch_size=16))
+    c.init_from = "runs/argan_real"
+    c.model.d_features = 32
+    return _steps(c, 1_800, 6)
+
+
+def _real_rrdbnet_model(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """The generator and encoder of rrdbnet_psnr.py:real and lsrgan.py:real."""
+    c.model.num_blocks = 4
+    c.model.features = 48
+    c.model.growth = 24
+    c.model.encoder_features = 32
+    c.model.encoder_vgg_width = 0.25
+    c.train.ema_decay = 0.0
+    return c
+
+
+def real_rrdbnet_psnr(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """``rrdbnet_psnr.py:real``: stage 1 of the ESRGAN family (G and L on L1) on T91 + BSDS200."""
+    c = _real_rrdbnet_model(real_images(c, patch_size=64, batch_size=16))
+    c.optimizer.g_lr = c.optimizer.l_lr = 1e-3
     c.optimizer.lr_boundaries = (3_000,)
     c.optimizer.lr_decay = 0.1
     return _steps(c, 4_000, 8)
 
 
-def real_cargan(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-    """``cargan.py:real``: cARGAN-MSE at Q10 on T91 + BSDS200, started from ``runs/argan_real``."""
-    c = _real_argan_model(real_images(c, patch_size=64, batch_size=16))
-    c.init_from = "runs/argan_real"
+def real_lsrgan(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """``lsrgan.py:real``: LSRGAN's joint D/G/L stage on T91 + BSDS200 from ``runs/rrdbnet_psnr_real``."""
+    c = _real_rrdbnet_model(real_images(c, patch_size=64, batch_size=16))
+    c.init_from = "runs/rrdbnet_psnr_real"
     c.model.d_features = 32
+    c.loss.perceptual = "none"
+    c.loss.l1_weight = 1.0
+    c.optimizer.lr_boundaries = ()
     return _steps(c, 1_800, 6)

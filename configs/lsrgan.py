@@ -29,4 +29,4 @@ from configs import common  # noqa: E402
 
 def get_config(arg: str | None = None):
     c = common.esrgan_setting(common.get_config(), encoder=True, perceptual="vgg")
-    return common.apply_preset(c, arg, {"quick": common.quick_esrgan})
+    return common.apply_preset(c, arg, {"quick": common.quick_esrgan, "real": common.real_lsrgan})

@@ -33,4 +33,4 @@ def get_config(arg: str | None = None):
     c.optimizer.lr_boundaries = (200_000, 400_000)
     c.optimizer.lr_decay = 0.5
     c.train.ema_decay = 0.0
-    return common.apply_preset(c, arg, {"quick": _quick})
+    return common.apply_preset(c, arg, {"quick": _quick, "real": common.real_rrdbnet_psnr})
