@@ -404,11 +404,10 @@ def _real_argan_model(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict
     """The generator of argan.py:real and cargan.py:real: ARGAN's (stride-2 head, residual
     blocks at half resolution, sub-pixel tail) with 8 blocks of 48 features (15 of 64 in
     Galteri et al.) and ``input_skip`` (the output is added to the JPEG input, as in the quick
-    preset; not in 000_*), on 48x48 luma patches (48 in 000_* 4.1.1)."""
+    preset; not in 000_*). Both presets train on 48x48 luma patches (000_* 4.1.1's size)."""
     c.model.num_blocks = 8
     c.model.features = 48
     c.model.input_skip = True
-    c.data.patch_size = 48
     return c
 
 
@@ -441,7 +440,8 @@ def real_cargan(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
 
 
 def _real_rrdbnet_model(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-    """The generator and encoder of rrdbnet_psnr.py:real and lsrgan.py:real."""
+    """The generator and encoder of rrdbnet_psnr.py:real and lsrgan.py:real: a draft, not yet
+    measured (sizes and step counts below are placeholders; see the README)."""
     c.model.num_blocks = 4
     c.model.features = 48
     c.model.growth = 24
