@@ -3,6 +3,8 @@
 Launch:  python -m jaxrestore.main --config=configs/argan.py --workdir=runs/argan_q10
          python -m jaxrestore.main --config=configs/argan.py:vgg --workdir=runs/argan_vgg_q10 \
              --config.init_from=runs/argan_q10 --config.loss.vgg_weights=vgg19.npz
+Real:    python -m jaxrestore.main --config=configs/argan.py:real --workdir=runs/argan_real
+         (quality 10, T91 + BSDS200 from ../shared/data, evaluated on Set5)
 Quality: --config.task.quality=20 (one network per quality factor, 000_* 4.1.1).
 Figure 4: add --config.eval.fid_every_steps=7393 --config.eval.fid_weights=inception_fid.npz
           (one COCO epoch at batch 16), then `python -m jaxrestore.plot fid`.

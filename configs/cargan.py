@@ -6,6 +6,8 @@ Quality: --config.task.quality=20 (one network per quality factor, 000_* 4.1.1).
 Figure 4: add --config.eval.fid_every_steps=7393 --config.eval.fid_weights=inception_fid.npz
           (with VGG fidelity, against configs/argan.py:vgg), then `python -m jaxrestore.plot fid`.
 Offline: python -m jaxrestore.main --config=configs/cargan.py:quick --workdir=runs/cargan_quick
+Real:    python -m jaxrestore.main --config=configs/cargan.py:real --workdir=runs/cargan_real
+         (after argan.py:real, whose runs/argan_real it starts from)
 
 Reproduces cARGAN of 000_* Table 2 on BSDS500: fidelity MSE (default; Q10 29.10 /
 0.8143, Q20 31.15 / 0.8753) or VGG (``--config.loss.fidelity=vgg``; Q10 27.36 /

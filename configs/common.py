@@ -442,9 +442,9 @@ def real_cargan(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
 def _real_rrdbnet_model(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """The generator and encoder of rrdbnet_psnr.py:real and lsrgan.py:real: a draft, not yet
     measured (sizes and step counts below are placeholders; see the README)."""
-    c.model.num_blocks = 4
-    c.model.features = 48
-    c.model.growth = 24
+    c.model.num_blocks = 3
+    c.model.features = 32
+    c.model.growth = 16
     c.model.encoder_features = 32
     c.model.encoder_vgg_width = 0.25
     c.train.ema_decay = 0.0
@@ -454,10 +454,10 @@ def _real_rrdbnet_model(c: ml_collections.ConfigDict) -> ml_collections.ConfigDi
 def real_rrdbnet_psnr(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """``rrdbnet_psnr.py:real``: stage 1 of the ESRGAN family (G and L on L1) on T91 + BSDS200."""
     c = _real_rrdbnet_model(real_images(c, patch_size=64, batch_size=16))
-    c.optimizer.g_lr = c.optimizer.l_lr = 1e-3
-    c.optimizer.lr_boundaries = (3_000,)
+    c.optimizer.g_lr = c.optimizer.l_lr = 5e-4
+    c.optimizer.lr_boundaries = (4_500,)
     c.optimizer.lr_decay = 0.1
-    return _steps(c, 4_000, 8)
+    return _steps(c, 6_000, 8)
 
 
 def real_lsrgan(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
@@ -468,4 +468,4 @@ def real_lsrgan(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     c.loss.perceptual = "none"
     c.loss.l1_weight = 1.0
     c.optimizer.lr_boundaries = ()
-    return _steps(c, 1_800, 6)
+    return _steps(c, 1_500, 6)

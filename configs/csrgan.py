@@ -3,6 +3,8 @@
 Launch:  python -m jaxrestore.main --config=configs/csrgan.py --workdir=runs/csrgan \
              --config.init_from=runs/srresnet [--config.loss.fidelity=vgg --config.loss.vgg_weights=vgg19.npz]
 Offline: python -m jaxrestore.main --config=configs/csrgan.py:quick --workdir=runs/csrgan_quick
+Real:    python -m jaxrestore.main --config=configs/csrgan.py:real --workdir=runs/csrgan_real
+         (after srresnet.py:real, whose runs/srresnet_real it starts from)
 
 Reproduces cSRGAN of 000_* Table 3: fidelity MSE (default; Set5 31.07 / 0.8619,
 Set14 27.54 / 0.7379, BSD100 27.06 / 0.7086) or VGG (``--config.loss.fidelity=vgg``;

@@ -4,6 +4,8 @@ Launch:  python -m jaxrestore.main --config=configs/rrdbnet_psnr.py --workdir=ru
          python -m jaxrestore.main --config=configs/lsrgan.py --workdir=runs/lsrgan \
              --config.init_from=runs/rrdbnet_psnr --config.loss.vgg_weights=vgg19.npz   # stage 2
 Offline: python -m jaxrestore.main --config=configs/lsrgan.py:quick --workdir=runs/lsrgan_quick
+Real:    python -m jaxrestore.main --config=configs/lsrgan.py:real --workdir=runs/lsrgan_real
+         (after rrdbnet_psnr.py:real, whose runs/rrdbnet_psnr_real sets G and L)
 
 001_*'s recipe (4.1): stage 1 pre-trains G (LR -> HR) and L (HR -> LR) as
 PSNR-oriented models on L1 (configs/rrdbnet_psnr.py, whose checkpoints hold both),

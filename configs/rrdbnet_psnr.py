@@ -2,6 +2,8 @@
 
 Launch:  python -m jaxrestore.main --config=configs/rrdbnet_psnr.py --workdir=runs/rrdbnet_psnr
 Offline: python -m jaxrestore.main --config=configs/rrdbnet_psnr.py:quick --workdir=runs/rrdbnet_psnr_quick
+Real:    python -m jaxrestore.main --config=configs/rrdbnet_psnr.py:real --workdir=runs/rrdbnet_psnr_real
+         (T91 + BSDS200 from ../shared/data, evaluated on Set5)
 
 Both on the L1 loss (L against the bicubic LR of the patch), Adam (0.9, 0.999, 1e-8)
 at 2e-4 halved every 2e5 iterations, 500k iterations; DIV2K, 128x128 HR patches,

@@ -62,13 +62,30 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     if config.method == "constrained" or (config.loss.adversarial_weight > 0
                                           and config.method != "unconditional_gan"):
         if not config.init_from and config.train.pretrain_steps <= 0:
-            source = "configs/rrdbnet_psnr.py" if config.method == "esrgan" else "configs/srresnet.py"
             raise ConfigError(
                 "this GAN config starts from a pretrained generator: set --config.init_from=WORKDIR "
-                f"of a {source} run, or --config.train.pretrain_steps=N to pre-train it here.")
+                f"of a {fidelity_config(config)} run, or --config.train.pretrain_steps=N to pre-train it here.")
     if config.get("init_encoder_from") and not config.model.get("encoder"):
         raise ConfigError("init_encoder_from is set but this config has no encoder (model.encoder is empty); "
                           "drop init_encoder_from or use configs/lsrgan.py / clsrgan.py.")
+
+
+def fidelity_config(config) -> str:
+    """The config file whose fidelity-only run a GAN config of this method and task starts from."""
+    if config.method == "esrgan":
+        return "configs/rrdbnet_psnr.py"
+    return "configs/argan.py" if config.task.name == "jpeg" else "configs/srresnet.py"
+
+
+def _check_init_from(config, workdir: Path) -> None:
+    """A missing ``init_from`` run is reported before the workdir is touched (a resumed run
+    ignores ``init_from``, so it is not checked then)."""
+    if config.init_from and not checkpoints.has_checkpoint(workdir) and not Path(config.init_from).is_dir():
+        base = fidelity_config(config)
+        raise CheckpointError(
+            f"init_from {config.init_from!r} does not exist: train {base} with --workdir={config.init_from} "
+            f"first (with this run's preset, e.g. --config={base}:real for a :real preset), or set "
+            f"--config.init_from=WORKDIR of a finished {base} run.")
 
 
 def example_shapes(config) -> dict[str, tuple[int, int, int]]:
@@ -250,6 +267,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     check_config(config)
     workdir = Path(workdir).absolute()
     checkpoints.check_writable_workdir(workdir)
+    _check_init_from(config, workdir)
     if (workdir / checkpoints.CONFIG_FILE).is_file():
         if not checkpoints.has_checkpoint(workdir):
             logging.info("%s holds the config of a run that saved no checkpoint; starting afresh with this "

@@ -2,6 +2,7 @@
 Set5; without that folder they stop in one sentence naming the field to set."""
 
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -11,20 +12,29 @@ import pytest
 from conftest import REPO, SHARED_DATA
 from jaxrestore import checkpoints, train
 from jaxrestore.data.pipeline import make_eval_images, make_train_dataset
-from jaxrestore.errors import DataError
+from jaxrestore.errors import CheckpointError, DataError
 from jaxrestore.tasks import build_task
 
-# The presets of issue 15 built so far (rrdbnet_psnr and lsrgan follow).
-PRESETS = ["srresnet", "csrgan", "argan", "cargan"]
+PRESETS = ["srresnet", "csrgan", "argan", "cargan", "rrdbnet_psnr", "lsrgan"]
 # Each GAN preset starts from the workdir the README gives its fidelity-only preset.
-STARTS_FROM = {"csrgan": "srresnet", "cargan": "argan"}
+STARTS_FROM = {"csrgan": "srresnet", "cargan": "argan", "lsrgan": "rrdbnet_psnr"}
 
 
 def real_config(name):
     return importlib.import_module(f"configs.{name}").get_config("real")
 
 
-@pytest.mark.parametrize("name", PRESETS)
+def _one_preset_per_pipeline():
+    """One preset for each distinct (task, data) setting among PRESETS: building a pipeline reads
+    the 291 training images, so presets that share a setting share the check."""
+    first = {}
+    for name in PRESETS:
+        config = real_config(name)
+        first.setdefault(json.dumps([config.task.to_dict(), config.data.to_dict()], sort_keys=True), name)
+    return sorted(first.values())
+
+
+@pytest.mark.parametrize("name", _one_preset_per_pipeline())
 def test_real_preset_reads_the_real_folders(name, monkeypatch):
     monkeypatch.chdir(REPO)  # the presets' paths are relative to the repository root, as the README runs them
     config = real_config(name)
@@ -57,6 +67,21 @@ def test_gan_preset_starts_from_its_fidelity_preset(gan):
     assert checkpoints.architecture_mismatch(gan_config, base_config, ignore=train._NOT_GENERATOR_FIELDS) is None
     assert gan_config.data.to_dict() == base_config.data.to_dict()
     assert gan_config.task.to_dict() == base_config.task.to_dict()
+
+
+@pytest.mark.parametrize("gan", sorted(STARTS_FROM))
+def test_missing_start_names_the_config_to_run_first(gan, tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    config = real_config(gan)
+    config.init_from = str(tmp_path / "not_trained_yet")
+    with pytest.raises(CheckpointError) as raised:
+        train.train_and_evaluate(config, str(tmp_path / "run"))
+    assert str(raised.value) == (
+        f"init_from {config.init_from!r} does not exist: train configs/{STARTS_FROM[gan]}.py with "
+        f"--workdir={config.init_from} first (with this run's preset, e.g. --config=configs/{STARTS_FROM[gan]}.py:real "
+        f"for a :real preset), or set --config.init_from=WORKDIR of a finished configs/{STARTS_FROM[gan]}.py run.")
+    # Raised before the workdir is touched: no empty checkpoint folders are left behind.
+    assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir())
 
 
 def test_without_shared_data_the_run_names_the_field(tmp_path):
