@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO, SHARED_DATA
 from jaxrestore import checkpoints, train
 from jaxrestore.data.pipeline import make_eval_images, make_train_dataset
-from jaxrestore.errors import CheckpointError, DataError
+from jaxrestore.errors import CheckpointError, ConfigError, DataError
 from jaxrestore.tasks import build_task
 
 PRESETS = ["srresnet", "csrgan", "argan", "cargan", "rrdbnet_psnr", "lsrgan"]
@@ -101,3 +101,13 @@ def test_eval_folder_is_named_too(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(DataError, match=r"^eval.data names the image folder '../shared/data/Set5'"):
         make_eval_images("folder:../shared/data/Set5")
+
+
+@pytest.mark.parametrize("gan,base", [("csrgan", "srresnet"), ("srgan", "srresnet"), ("cargan", "argan"),
+                                      ("lsrgan", "rrdbnet_psnr"), ("clsrgan", "rrdbnet_psnr")])
+def test_gan_config_without_a_start_names_its_fidelity_config(gan, base):
+    # The default (paper) configs have no init_from: the refusal names the config whose run to pass.
+    config = importlib.import_module(f"configs.{gan}").get_config()
+    with pytest.raises(ConfigError, match=rf"^this GAN config starts from a pretrained generator: set "
+                                          rf"--config.init_from=WORKDIR of a configs/{base}.py run, "):
+        train.check_config(config)
