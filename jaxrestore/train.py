@@ -77,15 +77,20 @@ def fidelity_config(config) -> str:
     return "configs/argan.py" if config.task.name == "jpeg" else "configs/srresnet.py"
 
 
-def _check_init_from(config, workdir: Path) -> None:
-    """A missing ``init_from`` run is reported before the workdir is touched (a resumed run
-    ignores ``init_from``, so it is not checked then)."""
-    if config.init_from and not checkpoints.has_checkpoint(workdir) and not Path(config.init_from).is_dir():
+def _check_sources(config, workdir: Path) -> None:
+    """The runs a fresh run starts from (``init_from``, ``init_encoder_from``) are checked before
+    the workdir is touched, so a wrong one leaves nothing behind (a resumed run ignores them)."""
+    if checkpoints.has_checkpoint(workdir):
+        return
+    if config.init_from and not Path(config.init_from).is_dir():
         base = fidelity_config(config)
         raise CheckpointError(
             f"init_from {config.init_from!r} does not exist: train {base} with --workdir={config.init_from} "
             f"first (with this run's preset, e.g. --config={base}:real for a :real preset), or set "
             f"--config.init_from=WORKDIR of a finished {base} run.")
+    for source, what in ((config.init_from, "init_from"), (config.get("init_encoder_from"), "the encoder's source")):
+        if source:
+            _check_same_generator(source, config, what)
 
 
 def example_shapes(config) -> dict[str, tuple[int, int, int]]:
@@ -102,20 +107,20 @@ def _dummy_batch(config) -> dict:
 _NOT_GENERATOR_FIELDS = ("discriminator", "d_features", "encoder", "encoder_blocks", "encoder_features")
 
 
-def _load_init_variables(run_dir: str, config, what: str):
+def _check_same_generator(run_dir: str, config, what: str) -> None:
     mismatch = checkpoints.architecture_mismatch(config, checkpoints.read_config(run_dir),
                                                  ignore=_NOT_GENERATOR_FIELDS)
     if mismatch:
         raise CheckpointError(f"{what} {run_dir!r} was trained with another generator: {mismatch}; "
                               "start from a run of the same model.")
-    return checkpoints.load_generator_variables(run_dir)
+
 
 
 def _initial_state(method, config, key):
     state = method.init(key, _dummy_batch(config))
     encoder_from = None
     if config.init_from:
-        variables, step, which = _load_init_variables(config.init_from, config, "init_from")
+        variables, step, which = checkpoints.load_generator_variables(config.init_from)  # checked by _check_sources
         expected = checkpoints.network_variables(method.generator_variables(state))
         checkpoints.check_same_structure(expected, checkpoints.network_variables(variables),
                                          source=f"init_from {config.init_from!r}")
@@ -127,7 +132,7 @@ def _initial_state(method, config, key):
     if config.get("init_encoder_from"):
         encoder_from = config.init_encoder_from
     if encoder_from:
-        variables, step, _ = _load_init_variables(encoder_from, config, "the encoder's source")
+        variables, step, _ = checkpoints.load_generator_variables(encoder_from)
         source = f"the encoder L of {encoder_from!r}"
         if "encoder" not in variables:
             raise CheckpointError(f"{encoder_from!r} holds no encoder L; pass a configs/rrdbnet_psnr.py "
@@ -267,7 +272,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     check_config(config)
     workdir = Path(workdir).absolute()
     checkpoints.check_writable_workdir(workdir)
-    _check_init_from(config, workdir)
+    _check_sources(config, workdir)
     if (workdir / checkpoints.CONFIG_FILE).is_file():
         if not checkpoints.has_checkpoint(workdir):
             logging.info("%s holds the config of a run that saved no checkpoint; starting afresh with this "

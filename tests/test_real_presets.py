@@ -63,7 +63,7 @@ def test_gan_preset_starts_from_its_fidelity_preset(gan):
     # The README's command for the fidelity preset writes the workdir the GAN preset reads.
     readme = (REPO / "README.md").read_text()
     assert f"--config=configs/{base}.py:real --workdir={gan_config.init_from}" in readme
-    # Same generator, same task and data: the checkpoint loads (train._load_init_variables's check).
+    # Same generator, same task and data: the checkpoint loads (train._check_same_generator's check).
     assert checkpoints.architecture_mismatch(gan_config, base_config, ignore=train._NOT_GENERATOR_FIELDS) is None
     assert gan_config.data.to_dict() == base_config.data.to_dict()
     assert gan_config.task.to_dict() == base_config.task.to_dict()
@@ -81,6 +81,16 @@ def test_missing_start_names_the_config_to_run_first(gan, tmp_path, monkeypatch)
         f"--workdir={config.init_from} first (with this run's preset, e.g. --config=configs/{STARTS_FROM[gan]}.py:real "
         f"for a :real preset), or set --config.init_from=WORKDIR of a finished configs/{STARTS_FROM[gan]}.py run.")
     # Raised before the workdir is touched: no empty checkpoint folders are left behind.
+    assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir())
+
+
+def test_a_start_of_another_generator_is_refused_before_the_workdir_is_touched(tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    config = real_config("lsrgan")
+    config.init_from = str(tmp_path / "srresnet_run")  # an SRResNet run: another generator than RRDBNet
+    checkpoints.write_config(config.init_from, real_config("srresnet"))
+    with pytest.raises(CheckpointError, match=rf"^init_from '{config.init_from}' was trained with another generator: "):
+        train.train_and_evaluate(config, str(tmp_path / "run"))
     assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir())
 
 
