@@ -104,6 +104,18 @@ def test_fourier_run_naive_is_numpy_zero_filled_ifft_and_bp_never_raises_the_err
     assert (tmp_path / "figure.png").stat().st_size > 0 and (tmp_path / "results.csv").exists()
 
 
+def test_naive_gaussian_is_numpy_transpose_and_the_stored_matrix_is_not_compiled_in():
+    op = experiment.build_operator(iagan_config.get_config("task=cs_gaussian,ratio=0.5").task, (32, 32, 3), 0.5)
+    assert op.matrix is not None  # stored: 1536 x 3072 float32, 18.9 MB
+    y = jax.random.normal(jax.random.key(1), (2, op.measurements))
+    out = experiment.naive(op, y, task_name="cs_gaussian", scale=4)
+    expected = (np.asarray(y, np.float64) @ np.asarray(op.matrix, np.float64)).reshape(2, 32, 32, 3)
+    np.testing.assert_allclose(np.asarray(out), expected, atol=1e-5 * np.abs(expected).max())
+    # The matrix is an argument of the program: closed over, it was a constant of 2x its bytes as text.
+    program = experiment.naive.lower(op, y, task_name="cs_gaussian", scale=4).as_text()
+    assert len(program) < 100_000
+
+
 def test_a_gaussian_sweep_gives_one_entry_per_ratio_and_noise_leaves_bp_out(prior_run, tmp_path):
     config = small_config("task=cs_gaussian,ratios=0.2,0.6,noise=10", prior_run, **{"methods": ""})
     assert experiment.methods_to_run(config) == ["naive", "dip", "csgm", "iagan"]  # 003_*'s noisy columns
