@@ -147,6 +147,11 @@ def test_too_small_or_colour_images_are_refused():
         nq.niqe_features(np.zeros((90, 200)))
     with pytest.raises(DataError, match="one grey"):
         nq.niqe_features(np.zeros((100, 100, 3)))
+    model = {"mu": np.zeros(36), "cov": np.eye(36)}
+    texture = np.random.default_rng(0).uniform(0, 255, (150, 191))  # one 96x96 block: no covariance
+    with pytest.raises(DataError, match="needs at least two with finite features, got 1 of 1 in a 150x191 image"):
+        nq.niqe(texture, model)
+    assert np.isfinite(nq.niqe(np.random.default_rng(0).uniform(0, 255, (192, 96)), model))  # two blocks
 
 
 @pytest.fixture(scope="session")

@@ -108,6 +108,11 @@ def niqe(luma: np.ndarray, model: dict, *, block: int = BLOCK) -> float:
     features = niqe_features(luma, block=block)
     mu = np.nanmean(features, axis=0)
     complete = features[~np.isnan(features).any(axis=1)]
+    if len(complete) < 2:  # np.cov of one row is NaN (BasicSR returns NaN; MATLAB a scalar variance)
+        h, w = np.shape(luma)
+        raise DataError(f"NIQE estimates a covariance over the image's {block}x{block} blocks and needs at least "
+                        f"two with finite features, got {len(complete)} of {len(features)} in a {h}x{w} image; "
+                        f"use images with a side of at least {2 * block} pixels and the other of at least {block}.")
     cov = np.cov(complete, rowvar=False)
     diff = model["mu"] - mu
     return float(np.sqrt(diff @ np.linalg.pinv((model["cov"] + cov) / 2.0) @ diff))
