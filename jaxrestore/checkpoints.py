@@ -101,6 +101,17 @@ def save_state(manager: ocp.CheckpointManager, step: int, state, generator, data
     manager.save(step, args=ocp.args.Composite(**args), force=True)
 
 
+def local_workdir(workdir: str | os.PathLike) -> Path:
+    """``workdir`` as an absolute path. A URL (``gs://...``) is refused: the run directory is written
+    with local file operations, which would turn ``gs://b/run`` into a folder ``gs:/b/run`` here."""
+    text = os.fspath(workdir)
+    if "://" in text:
+        raise CheckpointError(f"--workdir {text!r} is a URL, but runs are written to a local or mounted "
+                              "directory; mount the bucket (e.g. gcsfuse BUCKET /mnt/BUCKET) and pass "
+                              "--workdir=/mnt/BUCKET/... instead.")
+    return Path(text).absolute()
+
+
 def check_writable_workdir(workdir: Path) -> None:
     """Refuses a --workdir that is a file or cannot be written, before anything is started."""
     import tempfile

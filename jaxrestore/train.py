@@ -270,7 +270,7 @@ class FidTracker:
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     """Trains (resuming from ``workdir`` if it holds a checkpoint); returns the last eval metrics."""
     check_config(config)
-    workdir = Path(workdir).absolute()
+    workdir = checkpoints.local_workdir(workdir)
     checkpoints.check_writable_workdir(workdir)
     _check_sources(config, workdir)
     if (workdir / checkpoints.CONFIG_FILE).is_file():

@@ -63,6 +63,16 @@ def test_a_workdir_that_is_a_file_is_refused(make_config, tmp_path):
     assert target.read_text() == "mine"
 
 
+def test_a_url_workdir_is_refused_in_one_line_and_nothing_is_written_here(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "jaxrestore.main", f"--config={REPO}/configs/srresnet.py:quick",
+                             "--workdir=gs://bucket/runs/srresnet"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=600)
+    assert one_error_line(result) == (
+        "error: --workdir 'gs://bucket/runs/srresnet' is a URL, but runs are written to a local or mounted "
+        "directory; mount the bucket (e.g. gcsfuse BUCKET /mnt/BUCKET) and pass --workdir=/mnt/BUCKET/... instead.")
+    assert list(tmp_path.iterdir()) == []  # before, a folder gs:/bucket/runs/srresnet appeared here
+
+
 def test_a_read_only_workdir_is_refused_before_anything_starts(make_config, tmp_path):
     with mounted_tmpfs(tmp_path / "ro", size="1m", read_only=True) as workdir:
         with pytest.raises(CheckpointError, match=r"cannot write to --workdir .*\(Read-only file system\); "

@@ -169,7 +169,7 @@ def run_gan_prior(config, workdir: str) -> dict:
                      for m in methods if m in baseline_methods.BASELINES}
     for m in baseline_opts:
         baseline_methods.check_operator(m, problem.baseline_operator)
-    workdir = Path(workdir).absolute()
+    workdir = checkpoints.local_workdir(workdir)
     if workdir.exists() and not workdir.is_dir():
         raise ConfigError(f"--workdir {str(workdir)!r} is a file; name a directory for the results.")
     workdir.mkdir(parents=True, exist_ok=True)

@@ -272,7 +272,7 @@ def run_iagan(config, workdir: str) -> dict:
                 baseline_options(config, m, clean.shape[1:], value)
                 baseline_methods.check_operator(m, operator)
     ps = lpips_fn(config.ps_net)
-    workdir = Path(workdir).absolute()
+    workdir = checkpoints.local_workdir(workdir)
     if workdir.exists() and not workdir.is_dir():
         raise ConfigError(f"--workdir {str(workdir)!r} is a file; name a directory for the results.")
     workdir.mkdir(parents=True, exist_ok=True)
