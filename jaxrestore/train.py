@@ -115,7 +115,6 @@ def _check_same_generator(run_dir: str, config, what: str) -> None:
                               "start from a run of the same model.")
 
 
-
 def _initial_state(method, config, key):
     state = method.init(key, _dummy_batch(config))
     encoder_from = None
@@ -271,8 +270,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     """Trains (resuming from ``workdir`` if it holds a checkpoint); returns the last eval metrics."""
     check_config(config)
     workdir = checkpoints.local_workdir(workdir)
-    checkpoints.check_writable_workdir(workdir)
     _check_sources(config, workdir)
+    checkpoints.check_writable_workdir(workdir)
     if (workdir / checkpoints.CONFIG_FILE).is_file():
         if not checkpoints.has_checkpoint(workdir):
             logging.info("%s holds the config of a run that saved no checkpoint; starting afresh with this "

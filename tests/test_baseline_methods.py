@@ -14,7 +14,7 @@ from configs import gan_prior
 from configs import iagan as iagan_config
 from conftest import apply_overrides
 from jaxrestore.data.pipeline import make_eval_images
-from jaxrestore.errors import ConfigError
+from jaxrestore.errors import CheckpointError, ConfigError
 from jaxrestore.inverse import experiment, iagan_experiment
 from jaxrestore.inverse import operators as ops
 from jaxrestore.inverse.baselines import methods, tune
@@ -45,6 +45,18 @@ def config_002(task, **overrides):
     c.baselines.lr.update(patch=4, stride=2, window=8, group=12, outer_iterations=3)
     c.baselines.sparse.update(patch=4, atoms=36, sparsity=3, outer_iterations=2)
     return apply_overrides(c, overrides)
+
+
+def test_a_workdir_that_is_a_file_is_refused_by_both_experiments_and_kept(tmp_path):
+    target = tmp_path / "notes.txt"
+    target.write_text("mine")
+    with pytest.raises(CheckpointError, match=r"--workdir '.*notes.txt' is a file, not a directory"):
+        experiment.run_gan_prior(config_002("inpaint", methods="naive"), str(target))
+    c = iagan_config.get_config("task=cs_fourier,ratio=0.5")
+    c.data.test, c.methods, c.figure_images = TEST_16, "naive", 2
+    with pytest.raises(CheckpointError, match=r"--workdir '.*notes.txt' is a file, not a directory"):
+        iagan_experiment.run_iagan(c, str(target))
+    assert target.read_text() == "mine"
 
 
 def test_002_columns_run_without_a_prior_and_equal_the_baselines_on_numpy_observations(tmp_path):

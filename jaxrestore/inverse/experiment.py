@@ -170,9 +170,7 @@ def run_gan_prior(config, workdir: str) -> dict:
     for m in baseline_opts:
         baseline_methods.check_operator(m, problem.baseline_operator)
     workdir = checkpoints.local_workdir(workdir)
-    if workdir.exists() and not workdir.is_dir():
-        raise ConfigError(f"--workdir {str(workdir)!r} is a file; name a directory for the results.")
-    workdir.mkdir(parents=True, exist_ok=True)
+    checkpoints.check_writable_workdir(workdir)  # a file or an unwritable folder: one line, before anything is written
     checkpoints.write_config(workdir, config)
     logging.info("GAN-prior %s: %d test images from %s; methods %s%s", problem.name, len(names), config.data.test,
                  ", ".join(methods), f"; prior {prior.path} (step {prior.step}, z of {prior.z_dim}), {options}"

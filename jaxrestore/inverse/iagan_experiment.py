@@ -273,9 +273,7 @@ def run_iagan(config, workdir: str) -> dict:
                 baseline_methods.check_operator(m, operator)
     ps = lpips_fn(config.ps_net)
     workdir = checkpoints.local_workdir(workdir)
-    if workdir.exists() and not workdir.is_dir():
-        raise ConfigError(f"--workdir {str(workdir)!r} is a file; name a directory for the results.")
-    workdir.mkdir(parents=True, exist_ok=True)
+    checkpoints.check_writable_workdir(workdir)  # a file or an unwritable folder: one line, before anything is written
     checkpoints.write_config(workdir, config)
     logging.info("IAGAN %s on %d test images from %s; %smethods %s", config.task.name, len(names),
                  config.data.test, f"prior {prior.path} ({prior.kind}, z of {prior.z_dim}, {prior.size}x{prior.size}); "
