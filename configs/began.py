@@ -13,7 +13,7 @@ G: linear z -> 8x8xn, blocks of two 3x3 convolutions + ELU with nearest x2 upsam
 them, a 3x3 convolution to RGB (linear output); D: an autoencoder (3x3 convolutions + ELU with
 widths n, 2n, 3n, ..., stride-2 convolutions between blocks, a 64-number code, then G's layout);
 n = 128 for both (jaxrestore/models/began.py). The number of blocks follows from the image size,
-``data.patch_size``: 5 at 128, 4 at 64. Loss (jaxrestore/methods/began.py): L1 reconstruction
+``data.patch_size``: 5 at 128, 4 at 64. Loss (jaxrestore/training/methods/began.py): L1 reconstruction
 error L, L_D = L(x) - k_t L(G(z)), L_G = L(G(z)), k_t += lambda_k (gamma L(x) - L(G(z))) clipped
 to [0, 1], gamma 0.5, lambda_k 0.001, k_0 = 0; the convergence measure M is logged
 (``train/measure``). Batch 16, 500,000 steps, no flips (the reference has none).

@@ -11,7 +11,7 @@ Fields (all can be overridden on the command line, e.g. ``--config.train.num_ste
   a checkpoint to resume from.
 * ``task`` — ``name`` (``sr``: ``scale``; ``jpeg``: ``quality``, the JPEG quality
   factor 1-100, see configs/argan.py; ``generate``: a GAN prior's images, no options),
-  one object per task in ``jaxrestore/tasks.py``.
+  one object per task in ``jaxrestore/training/tasks.py``.
 * ``model`` — generator (``srresnet``: ``num_blocks``, ``features``, ``bicubic_skip``:
   add the bicubic upsampled input to the output, off in the papers' configs;
   ``argan``: ``num_blocks``, ``features``, ``channels``, ``input_skip``: add the
@@ -28,13 +28,13 @@ Fields (all can be overridden on the command line, e.g. ``--config.train.num_ste
   ``adversarial_moments`` (constrained method only): ``keep`` (default) lets the
   adversarial Adam moments advance on every step, accepted or not; ``revert``
   restores them with the parameters when a candidate is rejected
-  (``jaxrestore/methods/constrained.py``).
+  (``jaxrestore/training/methods/constrained.py``).
 * ``train`` — ``num_steps``, ``batch_size``, ``pretrain_steps`` (fidelity-only G
   steps before the method's own step), logging/checkpoint/eval periods,
   ``keep_checkpoints``, ``grid_images`` (validation images in the PNG grid),
   ``compute_dtype`` (``float32``, or ``bfloat16`` on TPU/GPU: the networks of the step
   run in bfloat16, parameters, optimizer states, losses and metrics stay float32; see
-  ``jaxrestore/precision.py``).
+  ``jaxrestore/runtime/precision.py``).
 * ``data`` — training sources and patches, see ``jaxrestore/data/pipeline.py``.
 * ``data.center_crop`` / ``data.resize`` — cut each image's central square of that side,
   then resize it (0: off); the DCGAN recipe for CelebA is 108 and 64 (configs/dcgan.py:celeba).
@@ -225,7 +225,7 @@ def jpeg_task(c: ml_collections.ConfigDict, quality: int = 10) -> ml_collections
 
 def esrgan_setting(c: ml_collections.ConfigDict, *, encoder: bool, perceptual: str) -> ml_collections.ConfigDict:
     """The ESRGAN-family setting of 001_* 4.1 shared by esrgan, lsrgan, cesrgan, clsrgan
-    and the stage-1 config rrdbnet_psnr (``jaxrestore/methods/esrgan.py``).
+    and the stage-1 config rrdbnet_psnr (``jaxrestore/training/methods/esrgan.py``).
 
     x4, DIV2K through tensorflow-datasets with flips and 90-degree rotations, 128x128
     HR patches, batch 16, MATLAB-bicubic LR. Models: RRDBNet (23 RRDB blocks, 64

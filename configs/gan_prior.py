@@ -8,7 +8,7 @@ Launch (one task per run; a prior from configs/dcgan.py first):
 Tasks (``:task=NAME``): ``inpaint`` (a missing centre 32x32 patch), ``colorize`` (greyscale),
 ``sr`` (x4 downsampling), ``denoise`` (Gaussian noise, sigma 0.1 on [0, 1]) and
 ``quantize`` (5 levels per channel). Writes ``results.json``/``.csv``/``.md`` and
-``figure.png`` in the workdir (jaxrestore/inverse/experiment.py). ``data.test`` defaults
+``figure.png`` in the workdir (jaxrestore/inverse/experiments/gan_prior.py). ``data.test`` defaults
 to 16 held-out procedural faces (offline); for CelebA64 use
 ``--config.data.test=folder:../shared/data/CelebA64[18000:]`` (configs/dcgan.py trains on
 ``[:18000]``).
@@ -31,7 +31,7 @@ Fields:
   ``relaxation``, ``thresholding``), ``sparse`` (``patch``, ``atoms``, ``sparsity``,
   ``tolerance``, ``outer_iterations``, ``stride``), ``dip`` (``iterations``, ``lr``,
   ``reg_noise_std``, ``channels``, ``scales``; 0 / -1: the default). The per-task defaults were chosen
-  on CelebA64[18800:18850] (jaxrestore/inverse/baselines/methods.py, ``TUNED``).
+  on CelebA64[18800:18850] (jaxrestore/inverse/experiments/baselines.py, ``TUNED``).
 * ``task`` — ``name``; ``hole`` (inpaint: the centre hole's side), ``weighted_mask``
   (inpaint: Yeh et al.'s 15x15 weighted mask in the data term, as the released code;
   False: the binary mask), ``operator`` (colorize: ``grey`` as released or ``value``,
@@ -88,7 +88,7 @@ def get_config(arg: str | None = None):
         "prior": "released", "init": "normal", "restarts": 1, "keep_best_iterate": False,
         "chunk": 32, "z_dim": 0, "defaults_of": name,
     })
-    from jaxrestore.inverse.baselines import methods
+    from jaxrestore.inverse.experiments import baselines as methods
 
     c.methods = ""
     c.baselines = methods.config_section(name)

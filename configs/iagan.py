@@ -48,7 +48,7 @@ Fields:
   regularisation 0.03, x8 4000 with 0.05, a quarter of the iterations with noise; CS and
   deblurring take the x4 settings; ``lr`` 0.01; ``reg_noise_std`` -1: the setting's;
   ``channels`` 128, ``scales`` 5: images of at least 64 pixels). TV / LR defaults by task and noise were chosen on CelebA64[18800:18850]
-  (jaxrestore/inverse/baselines/methods.py).
+  (jaxrestore/inverse/experiments/baselines.py).
 * ``chunk`` — images per compiled solve (IAGAN holds one copy of the generator's weights
   per image, three times: current, best, Adam's moments); ``ps_net`` — LPIPS backbone
   (``alex``, 003_*'s PS; or ``vgg``).
@@ -109,7 +109,7 @@ def get_config(arg: str | None = None):
     c.iagan = ml_collections.ConfigDict({"iterations": 0, "lr_z": 0.0, "lr_theta": 0.0, "keep_best_iterate": True,
                                          "freeze": ""})
     c.bp = ml_collections.ConfigDict({"tol": 1e-6, "maxiter": 500})
-    from jaxrestore.inverse.baselines import methods
+    from jaxrestore.inverse.experiments import baselines as methods
 
     c.baselines = methods.config_section(f"{name}:{'noisy' if noise > 0 else 'clean'}")
     c.chunk = 8

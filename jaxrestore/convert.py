@@ -39,16 +39,15 @@ written atomically: a temporary file (or directory) beside the target, then a re
 from __future__ import annotations
 
 import inspect
-import os
 import sys
 from collections.abc import Callable, Sequence
 
-import numpy as np
 from absl import flags
 
-from jaxrestore.atomic import atomic_open
-from jaxrestore.errors import ConfigError, run_cli
-
+from jaxrestore.errors import ConfigError
+from jaxrestore.runtime.cli import run_cli
+from jaxrestore.training.export import export_esrgan
+from jaxrestore.weights.converters import convert_esrgan, convert_inception, convert_pggan, convert_vgg19
 
 
 def _flag_values() -> flags.FlagValues:
@@ -62,101 +61,6 @@ def _flag_values() -> flags.FlagValues:
     flags.DEFINE_enum("layout", None, ["basicsr", "esrgan", "esrgan_old"], "esrgan_export: the key layout to "
                       "write (default basicsr).", flag_values=fv)
     return fv
-
-
-def write_npz_atomic(path: str, arrays: dict[str, np.ndarray], *, overwrite: bool = False) -> None:
-    """Writes ``arrays`` to ``path`` (.npz) via a temporary file and ``os.replace``."""
-    if not path.endswith(".npz"):
-        raise ConfigError(f"--output={path!r} must end in .npz; name the output file like vgg19.npz.")
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise ConfigError(f"The output folder {directory!r} does not exist; create it first.")
-    if os.path.exists(path) and not overwrite:
-        raise ConfigError(f"{path!r} already exists; remove it or pass --overwrite.")
-    with atomic_open(path, "wb") as f:
-        np.savez(f, **arrays)
-
-
-def convert_vgg19(input_path: str, output_path: str, *, overwrite: bool = False) -> str:
-    """torchvision vgg19 state dict -> torch-free .npz of its ``features`` convolutions."""
-    from jaxrestore.weights.state_dict import load_state_dict
-    from jaxrestore.weights.vgg19 import torchvision_features
-
-    features = torchvision_features(load_state_dict(input_path))  # validates keys and shapes
-    write_npz_atomic(output_path, features, overwrite=overwrite)
-    return f"wrote {output_path} ({len(features)} VGG19 feature arrays from {input_path})"
-
-
-def convert_inception(input_path: str, output_path: str, *, overwrite: bool = False) -> str:
-    """FID (pytorch-fid) or torchvision Inception-v3 state dict -> torch-free .npz of its layers."""
-    from jaxrestore.weights.inception import inception_torch_arrays
-    from jaxrestore.weights.state_dict import load_state_dict
-
-    arrays = inception_torch_arrays(load_state_dict(input_path))  # validates keys and shapes
-    write_npz_atomic(output_path, arrays, overwrite=overwrite)
-    return f"wrote {output_path} ({len(arrays)} FID Inception arrays from {input_path})"
-
-
-def convert_esrgan(input_path: str, output_path: str, *, overwrite: bool = False,
-                   key: str | None = None) -> str:
-    """ESRGAN RRDBNet state dict (any of its key layouts) -> generator-only run directory."""
-    from jaxrestore.checkpoints import write_generator_run
-    from jaxrestore.weights.rrdbnet import load_rrdbnet_variables, rrdbnet_run_config
-
-    variables, arch, where = load_rrdbnet_variables(input_path, key=key)  # validates keys and shapes
-    write_generator_run(output_path, rrdbnet_run_config(arch), variables, overwrite=overwrite)
-    return (f"wrote {output_path} (RRDBNet x{arch['scale']}, {arch['num_blocks']} blocks, "
-            f"{arch['features']} features, growth {arch['growth']}; from {input_path}, {where})")
-
-
-def convert_pggan(input_path: str, output_path: str, *, overwrite: bool = False) -> str:
-    """prog_gans_pytorch_inference PGGAN generator state dict -> torch-free .npz in its layout."""
-    from jaxrestore.weights.pggan import pggan_torch_arrays
-    from jaxrestore.weights.state_dict import load_state_dict
-
-    arrays, arch, layout = pggan_torch_arrays(load_state_dict(input_path),
-                                              source=repr(input_path))  # validates keys and shapes
-    write_npz_atomic(output_path, arrays, overwrite=overwrite)
-    size = sum(a.size for a in arrays.values())
-    return (f"wrote {output_path} (PGGAN {arch['resolution']}x{arch['resolution']}, {len(arrays)} arrays, "
-            f"{size:,} parameters; from {input_path}, {layout} layout)")
-
-
-def export_esrgan(input_path: str, output_path: str, *, overwrite: bool = False, layout: str = "basicsr",
-                  which: str = "auto") -> str:
-    """The other direction: an RRDBNet run's generator (``--input`` a run directory) -> a PyTorch
-    state dict in one of the ESRGAN key layouts, as ``.safetensors`` (no torch needed; PyTorch
-    reads it with ``safetensors.torch.load_file``) or ``.pth`` (needs torch)."""
-    from pathlib import Path
-
-    from jaxrestore.checkpoints import load_generator_variables
-    from jaxrestore.weights.rrdbnet import rrdbnet_state_dict
-
-    suffix = Path(output_path).suffix.lower()
-    if suffix not in (".safetensors", ".pth"):
-        raise ConfigError(f"--output={output_path!r} must end in .safetensors or .pth (PyTorch's formats).")
-    if Path(output_path).exists() and not overwrite:
-        raise ConfigError(f"{output_path!r} exists; pass --overwrite to replace it, or choose another --output.")
-    variables, step, which_used = load_generator_variables(input_path, which=which)
-    state, arch = rrdbnet_state_dict(variables, layout=layout)
-    tmp = Path(output_path).with_name(f".{Path(output_path).name}.tmp")
-    try:
-        if suffix == ".safetensors":
-            from safetensors.numpy import save_file
-
-            save_file(state, str(tmp))
-        else:
-            try:
-                import torch
-            except ImportError:
-                raise ConfigError("writing a .pth needs PyTorch; install torch or write .safetensors instead.") from None
-            torch.save({k: torch.from_numpy(v) for k, v in state.items()}, tmp)
-        os.replace(tmp, output_path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return (f"wrote {output_path} (RRDBNet x{arch['scale']}, {arch['num_blocks']} blocks, {arch['features']} "
-            f"features, growth {arch['growth']}; {layout} layout, {len(state)} arrays; from {input_path}, "
-            f"{which_used} checkpoint at step {step})")
 
 
 # Model name -> converter(input_path, output_path, *, overwrite[, key, layout]) returning a summary line.

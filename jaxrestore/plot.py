@@ -31,17 +31,16 @@ optional horizontal reference lines (``--reference=NAME=VALUE``, repeatable).
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 from collections.abc import Callable, Sequence
 
 from absl import flags
 
-from jaxrestore.atomic import atomic_open
-from jaxrestore.errors import ConfigError, run_cli
-
-DPI = 100
+from jaxrestore.errors import ConfigError
+from jaxrestore.evaluation.curves import plot_fid, plot_scalar
+from jaxrestore.inverse.experiments.figures import plot_cs_curve
+from jaxrestore.runtime.cli import run_cli
 
 
 def _flag_values() -> flags.FlagValues:
@@ -59,18 +58,6 @@ def _flag_values() -> flags.FlagValues:
     flags.DEFINE_integer("height", 500, "Height of the PNG in pixels.", lower_bound=100, flag_values=fv)
     flags.DEFINE_bool("overwrite", False, "Replace --output if it already exists.", flag_values=fv)
     return fv
-
-
-def _finish(fig, ax, output: str) -> None:
-    """Grid, legend and layout of every plot; the PNG is rendered fully before the target is
-    touched, then written atomically."""
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
-    with atomic_open(output, "wb") as f:
-        f.write(buffer.getvalue())
 
 
 def parse_runs(specs: Sequence[str]) -> list[tuple[str, str]]:
@@ -103,29 +90,6 @@ def check_output(path: str | None, *, overwrite: bool) -> str:
     return path
 
 
-def plot_fid(runs: Sequence[tuple[str, str]], output: str, *, x: str = "epoch", title: str | None = None,
-             width: int = 800, height: int = 500) -> str:
-    """Draws each run's FID against ``x`` ("epoch" or "step") into the PNG ``output``."""
-    from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
-
-    from jaxrestore.metrics.fid import read_fid_records
-
-    if x not in ("epoch", "step"):
-        raise ConfigError(f"--x={x} does not apply to the fid plot; use --x=epoch or --x=step.")
-    curves = [(name, read_fid_records(directory)) for name, directory in runs]  # errors before drawing
-    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
-    ax = fig.subplots()
-    for name, records in curves:
-        ax.plot([r[x] for r in records], [r["fid"] for r in records], marker="o", markersize=4, label=name)
-    ax.set_xlabel(x)
-    ax.set_ylabel("FID")
-    if title:
-        ax.set_title(title)
-    _finish(fig, ax, output)
-    points = sum(len(records) for _, records in curves)
-    return f"wrote {output} (FID of {len(curves)} run(s), {points} point(s), against {x})"
-
-
 def parse_references(specs: Sequence[str]) -> list[tuple[str, float]]:
     out = []
     for spec in specs:
@@ -137,85 +101,6 @@ def parse_references(specs: Sequence[str]) -> list[tuple[str, float]]:
         if not sep or not name:
             raise ConfigError(f"--reference={spec!r} is not NAME=VALUE; write e.g. --reference=SRCNN=30.48.")
     return out
-
-
-def plot_scalar(runs: Sequence[tuple[str, str]], output: str, *, tag: str = "eval/psnr_y", x: str = "minutes",
-                references: Sequence[tuple[str, float]] = (), title: str | None = None, width: int = 800,
-                height: int = 500) -> str:
-    """Draws the scalar ``tag`` of each run against ``x`` ("step" or "minutes" since the run's first
-    TensorBoard event) into the PNG ``output``, with horizontal ``references``."""
-    from matplotlib.figure import Figure
-
-    from jaxrestore.summaries import read_scalars
-
-    if x not in ("step", "minutes"):
-        raise ConfigError(f"--x={x} does not apply to the scalar plot; use --x=step or --x=minutes.")
-    curves = []
-    for name, directory in runs:
-        scalars, start = read_scalars(directory, start=True)
-        if tag not in scalars:
-            raise ConfigError(f"the run {directory!r} logged no {tag!r}; it logged {', '.join(sorted(scalars))}.")
-        points = scalars[tag]
-        xs = [p[0] for p in points] if x == "step" else [(p[1] - start) / 60.0 for p in points]
-        curves.append((name, xs, [p[2] for p in points]))
-    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
-    ax = fig.subplots()
-    for name, xs, ys in curves:
-        ax.plot(xs, ys, marker="o", markersize=4, label=name)
-    for name, value in references:
-        ax.axhline(value, linestyle="--", color="grey", linewidth=1)
-        ax.annotate(f"{name} {value:g}", (0, value), xycoords=("axes fraction", "data"), xytext=(4, 3),
-                    textcoords="offset points", fontsize=8, color="grey")
-    ax.set_xlabel("wall-clock minutes since the run started" if x == "minutes" else "step")
-    ax.set_ylabel(tag)
-    if title:
-        ax.set_title(title)
-    _finish(fig, ax, output)
-    last = "; ".join(f"{name}: {ys[-1]:.4f} at {xs[-1]:.1f} {x}" for name, xs, ys in curves)
-    return f"wrote {output} ({tag} of {len(curves)} run(s) against {x}; last points {last})"
-
-
-def read_sweep(directory: str) -> dict:
-    """The ``results.json`` of a configs/iagan.py compressed-sensing run, checked."""
-    import json
-
-    path = os.path.join(directory, "results.json")
-    if not os.path.isfile(path):
-        raise ConfigError(f"{directory!r} has no results.json; pass the --workdir of a finished configs/iagan.py run.")
-    with open(path) as f:
-        results = json.load(f)
-    if not str(results.get("task", "")).startswith("cs_") or not results.get("sweep"):
-        raise ConfigError(f"{path!r} is not a compressed-sensing run of configs/iagan.py (task "
-                          f"{results.get('task')!r}); run one with ratios=..., e.g. "
-                          "--config=configs/iagan.py:task=cs_gaussian,ratios=0.1,0.3,0.5.")
-    return results
-
-
-def plot_cs_curve(runs: Sequence[tuple[str, str]], output: str, *, title: str | None = None,
-                  width: int = 800, height: int = 500) -> str:
-    """003_* Figure 2: MSE against m/n per method, from each run's sweep."""
-    from matplotlib.figure import Figure
-
-    from jaxrestore.inverse.iagan_experiment import label
-
-    sweeps = [(name, read_sweep(directory)) for name, directory in runs]
-    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
-    ax = fig.subplots()
-    lines = 0
-    for name, results in sweeps:
-        entries = sorted(results["sweep"], key=lambda e: e["setting"])
-        for method in (m for m in entries[0]["methods"] if m != "naive"):  # Figure 2's four lines
-            ratios = [e["setting"] for e in entries]
-            mse = [e["methods"][method]["mse"] for e in entries]
-            text = label(method, results["task"]) + (f" ({name})" if len(sweeps) > 1 else "")
-            ax.plot(ratios, mse, marker="o", markersize=4, label=text, linestyle="--" if "bp" in method else "-")
-            lines += 1
-    ax.set_xlabel("m/n")
-    ax.set_ylabel("MSE per pixel ([0, 1] images)")
-    ax.set_title(title or f"{sweeps[0][1]['task']}: reconstruction MSE vs compression ratio")
-    _finish(fig, ax, output)
-    points = sum(len(r["sweep"]) for _, r in sweeps)
-    return f"wrote {output} (MSE vs m/n: {lines} line(s), {points} ratio(s) from {len(sweeps)} run(s))"
 
 
 # Plot name -> function(fv) drawing it from the parsed flags and returning a summary line.

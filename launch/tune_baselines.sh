@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Chooses the classical baselines' settings (jaxrestore/inverse/baselines/methods.py, TUNED)
+# Chooses the classical baselines' settings (jaxrestore/inverse/experiments/baselines.py, TUNED)
 # on CelebA64 validation faces that no table uses: TV on [18800:18850], the slower LR and
 # sparse coding on [18800:18820]. Every grid point runs the experiment command itself
-# (python -m jaxrestore.inverse.baselines.tune); tables go to OUT/*.json and the log. A grid
+# (python -m jaxrestore.tune); tables go to OUT/*.json and the log. A grid
 # whose OUT/NAME.json exists is not run again.
 #   bash launch/tune_baselines.sh [OUT=runs/tune] [WHICH=tv,lr,sparse]
 set -euo pipefail
@@ -19,7 +19,7 @@ tune() {  # NAME CONFIG METHOD DATA GRID...
   local args=() spec
   for spec in "$@"; do args+=("--grid=$spec"); done
   echo "== $name ($method)"
-  python -m jaxrestore.inverse.baselines.tune --config="$config" --method="$method" --data="$data" \
+  python -m jaxrestore.tune --config="$config" --method="$method" --data="$data" \
       --output="$out/$name.json" "${args[@]}" 2>>"$out/log.txt" | tail -n +1
 }
 g=configs/gan_prior.py

@@ -10,10 +10,8 @@ import numpy as np
 import pytest
 
 from jaxrestore.errors import ConfigError
-from jaxrestore.inverse.adaptive_benchmark import (benchmark_adaptive, benchmark_cg, build_operator, cg_count,
-                                                   marchenko_pastur_condition, print_adaptive_benchmark,
-                                                   print_cg_benchmark)
-from jaxrestore.inverse.sensing import GaussianCS
+from jaxrestore.benchmarks.latent import (benchmark_adaptive, benchmark_cg, build_operator, cg_count, marchenko_pastur_condition, print_adaptive_benchmark, print_cg_benchmark)
+from jaxrestore.inverse.operators.sensing import GaussianCS
 
 
 @pytest.mark.parametrize("operator", ["fourier", "gaussian"])

@@ -8,11 +8,11 @@ import numpy as np
 import optax
 import pytest
 
-from jaxrestore.inference import ModelRestorer
+from jaxrestore.evaluation.restorers import ModelRestorer
 from jaxrestore.losses import adversarial
-from jaxrestore.methods import build_method
+from jaxrestore.training.methods import build_method
 from jaxrestore.models.argan import DISCRIMINATOR_BLOCKS, ARGANDiscriminator, ARGANGenerator, position_noise
-from jaxrestore.restore import restore_tiled
+from jaxrestore.evaluation.tiling import restore_tiled
 from test_methods import assert_trees_close, first_update, jgrad, reference_candidates, trees_equal
 from test_models import conv_params, count
 

@@ -1,4 +1,4 @@
-"""The baselines as columns of both papers' commands (jaxrestore/inverse/baselines/methods.py):
+"""The baselines as columns of both papers' commands (jaxrestore/inverse/experiments/baselines.py):
 each column equals the baseline run on an observation made here with NumPy, the batched
 run equals per-image runs, no prior is needed without a GAN method, the tune command ranks
 its grid, and bad input is one clear error that writes nothing."""
@@ -15,13 +15,14 @@ from configs import iagan as iagan_config
 from conftest import apply_overrides
 from jaxrestore.data.pipeline import make_eval_images
 from jaxrestore.errors import CheckpointError, ConfigError
-from jaxrestore.inverse import experiment, iagan_experiment
+from jaxrestore.inverse.experiments import gan_prior as experiment, iagan as iagan_experiment
 from jaxrestore.inverse import operators as ops
-from jaxrestore.inverse.baselines import methods, tune
+from jaxrestore.inverse.experiments import baselines as methods
+from jaxrestore.inverse.experiments import tune
 from jaxrestore.inverse.baselines.lowrank import lowrank_restore
 from jaxrestore.inverse.baselines.sparse import sparse_restore
 from jaxrestore.inverse.baselines.tv import tv_restore
-from jaxrestore.inverse.sensing import SubsampledFourier, fourier_mask
+from jaxrestore.inverse.operators.sensing import SubsampledFourier, fourier_mask
 
 TEST_16 = "procedural:faces:count=3:size=16:seed=5"
 TEST_32 = "procedural:faces:count=2:size=32:seed=5"
@@ -51,11 +52,11 @@ def test_a_workdir_that_is_a_file_is_refused_by_both_experiments_and_kept(tmp_pa
     target = tmp_path / "notes.txt"
     target.write_text("mine")
     with pytest.raises(CheckpointError, match=r"--workdir '.*notes.txt' is a file, not a directory"):
-        experiment.run_gan_prior(config_002("inpaint", methods="naive"), str(target))
+        experiment.run(config_002("inpaint", methods="naive"), str(target))
     c = iagan_config.get_config("task=cs_fourier,ratio=0.5")
     c.data.test, c.methods, c.figure_images = TEST_16, "naive", 2
     with pytest.raises(CheckpointError, match=r"--workdir '.*notes.txt' is a file, not a directory"):
-        iagan_experiment.run_iagan(c, str(target))
+        iagan_experiment.run(c, str(target))
     assert target.read_text() == "mine"
 
 
@@ -63,7 +64,7 @@ def test_002_columns_run_without_a_prior_and_equal_the_baselines_on_numpy_observ
     # lambda 0.01 (the validation choice for inpainting) fills the 8x8 hole within 400
     # iterations; smaller weights diffuse into it more slowly (0.002: 12.3 dB after 400).
     c = config_002("inpaint", methods="naive,tv,lr,sparse", **{"baselines.tv.weight": 0.01})
-    results = experiment.run_gan_prior(c, str(tmp_path / "out"))
+    results = experiment.run(c, str(tmp_path / "out"))
     assert list(results["methods"]) == ["naive", "tv", "lr", "sparse"] and results["prior"] is None
     clean = clean_images(TEST_16)
     mask = np.ones((16, 16), np.float32)
@@ -79,9 +80,10 @@ def test_002_columns_run_without_a_prior_and_equal_the_baselines_on_numpy_observ
         "sparse": [sparse_restore(op, jnp.asarray(y), sp_opts).image for y in observed],
     }
     for name, images in one_by_one.items():
-        assert results["methods"][name]["psnr"] == pytest.approx(psnr_mean(np.stack(images), clean), abs=2e-4), name
-    assert results["methods"]["naive"]["psnr"] == pytest.approx(psnr_mean(observed, clean), abs=1e-6)
-    assert results["methods"]["tv"]["psnr"] > results["methods"]["naive"]["psnr"] + 3  # TV fills the hole
+        assert results["methods"][name]["psnr_mean"] == pytest.approx(psnr_mean(np.stack(images), clean),
+                                                                      abs=2e-4), name
+    assert results["methods"]["naive"]["psnr_mean"] == pytest.approx(psnr_mean(observed, clean), abs=1e-6)
+    assert results["methods"]["tv"]["psnr_mean"] > results["methods"]["naive"]["psnr_mean"] + 3  # TV fills the hole
     assert results["tv"]["iterations_max"] <= 400
     on_disk = json.loads((tmp_path / "out" / "results.json").read_text())
     assert on_disk["paper_baselines"]["tv"] == {"psnr": 23.10, "ssim": 0.7647}
@@ -106,7 +108,7 @@ def test_the_batched_baselines_equal_per_image_runs_in_every_chunking():
 def test_003_baselines_see_the_same_noisy_measurements_as_the_gan_methods(tmp_path):
     c = iagan_config.get_config("task=cs_fourier,ratio=0.5,noise=10")
     c.data.test, c.methods, c.chunk, c.figure_images = TEST_32, "naive,tv", 2, 2
-    results = iagan_experiment.run_iagan(c, str(tmp_path / "cs"))
+    results = iagan_experiment.run(c, str(tmp_path / "cs"))
     assert list(results["methods"]) == ["naive", "tv"] and results["prior"] is None
     # The measurements made here: y = A x + sigma e with e drawn as the command draws it.
     clean = clean_images(TEST_32)
@@ -117,8 +119,8 @@ def test_003_baselines_see_the_same_noisy_measurements_as_the_gan_methods(tmp_pa
     y01 = ax + (10 / 255) * jax.random.normal(noise_key, ax.shape)
     tv = tv_restore(op, y01, methods.tv_options(c.baselines.tv)).image
     expected = 10 * np.log10(1 / np.mean((np.clip(np.asarray(tv, np.float64), 0, 1) - clean) ** 2))
-    assert results["methods"]["tv"]["psnr"] == pytest.approx(expected, abs=1e-3)
-    assert results["methods"]["tv"]["psnr"] > results["methods"]["naive"]["psnr"] + 2
+    assert results["methods"]["tv"]["psnr_of_mean_mse"] == pytest.approx(expected, abs=1e-3)
+    assert results["methods"]["tv"]["psnr_of_mean_mse"] > results["methods"]["naive"]["psnr_of_mean_mse"] + 2
     md = (tmp_path / "cs" / "results.md").read_text()
     assert "| setting | naive IFFT | TV |" in md and "003_* (CS ratio 0.5)" in md
 
@@ -127,13 +129,13 @@ def test_tune_ranks_its_grid_and_its_best_point_is_the_command_at_that_value(tmp
     c = config_002("denoise")
     rows = tune.tune(c, "tv", tune.parse_grid(["baselines.tv.weight=0.02,0.1"]), TEST_16)
     assert [r["baselines.tv.weight"] for r in rows] == sorted([0.02, 0.1], key=lambda w: -next(
-        r["psnr"] for r in rows if r["baselines.tv.weight"] == w))
-    assert rows[0]["psnr"] >= rows[1]["psnr"]
+        r["psnr_mean"] for r in rows if r["baselines.tv.weight"] == w))  # 002_*'s headline
+    assert rows[0]["psnr_mean"] >= rows[1]["psnr_mean"]
     best = rows[0]["baselines.tv.weight"]
-    direct = experiment.run_gan_prior(apply_overrides(config_002("denoise"), {
+    direct = experiment.run(apply_overrides(config_002("denoise"), {
         "methods": "tv", "baselines.tv.weight": best}), str(tmp_path / "direct"))
-    assert direct["methods"]["tv"]["psnr"] == pytest.approx(rows[0]["psnr"], abs=1e-9)
-    assert "| baselines.tv.weight | psnr |" in tune.table(rows, ["baselines.tv.weight"])
+    assert direct["methods"]["tv"]["psnr_mean"] == pytest.approx(rows[0]["psnr_mean"], abs=1e-9)
+    assert "| baselines.tv.weight | psnr_mean |" in tune.table(rows, ["baselines.tv.weight"])
     with pytest.raises(ConfigError, match="FIELD=V1,V2"):
         tune.parse_grid(["baselines.tv.weight"])
     with pytest.raises(ConfigError, match="not in the config"):
@@ -152,11 +154,11 @@ def test_tune_ranks_its_grid_and_its_best_point_is_the_command_at_that_value(tmp
 def test_bad_input_is_one_clear_error_and_writes_nothing(tmp_path, paper, overrides, match):
     workdir = tmp_path / "out"
     if paper == "002":
-        c, run = config_002("inpaint", **overrides), experiment.run_gan_prior
+        c, run = config_002("inpaint", **overrides), experiment.run
     else:
         c = iagan_config.get_config("task=cs_fourier,ratio=0.5,noise=10")
         c.data.test = TEST_32
-        c, run = apply_overrides(c, overrides), iagan_experiment.run_iagan
+        c, run = apply_overrides(c, overrides), iagan_experiment.run
     with pytest.raises(ConfigError, match=match):
         run(c, str(workdir))
     assert not (workdir / "results.json").exists()
@@ -175,7 +177,7 @@ def test_the_dip_column_is_dip_on_the_measurements_with_one_key_per_image_in_any
     c = iagan_config.get_config("task=sr,scale=4")
     c.data.test, c.methods, c.chunk, c.figure_images = TEST_32, "dip", 1, 2
     c.baselines.dip.update(iterations=3, channels=8, scales=4)
-    results = iagan_experiment.run_iagan(c, str(tmp_path / "sr"))
+    results = iagan_experiment.run(c, str(tmp_path / "sr"))
     assert results["sweep"][0]["dip"]["options"]["reg_noise_std"] == 0.03  # x4, no noise: the notebook's
     clean = clean_images(TEST_32)
     op = ops.bicubic_downsample((32, 32, 3), 4)
@@ -188,7 +190,7 @@ def test_the_dip_column_is_dip_on_the_measurements_with_one_key_per_image_in_any
     assert (opts.iterations, opts.channels, opts.scales) == (3, 8, 4)
     images = dip_restore(op, y01, keys, opts).image
     expected = 10 * np.log10(1 / np.mean((np.asarray(images, np.float64) - clean) ** 2))
-    assert results["methods"]["dip"]["psnr"] == pytest.approx(expected, abs=1e-4)
+    assert results["methods"]["dip"]["psnr_of_mean_mse"] == pytest.approx(expected, abs=1e-4)
     assert methods.options("dip", iagan_config.get_config("task=sr,scale=8,noise=10").baselines, (64, 64, 3),
                            scale=8, noisy=True).iterations == 1000  # x8: 4000, a quarter with noise
     with pytest.raises(ConfigError, match="64"):

@@ -14,7 +14,7 @@ from jaxrestore.errors import ConfigError
 from jaxrestore.inverse.baselines.tv import (
     TVOptions, image_gradient, image_gradient_adjoint, operator_norm_estimate, tv_objective, tv_restore)
 from jaxrestore.inverse.operators import HSVValue, Identity, Mask, bicubic_downsample
-from jaxrestore.inverse.sensing import SubsampledFourier, fourier_mask
+from jaxrestore.inverse.operators.sensing import SubsampledFourier, fourier_mask
 from jaxrestore.metrics.psnr import psnr
 
 

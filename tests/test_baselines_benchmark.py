@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from jaxrestore.errors import ConfigError
-from jaxrestore.inverse.baselines.benchmark import HEADER, benchmark_baselines, print_baselines_benchmark
+from jaxrestore.benchmarks.baselines import HEADER, benchmark_baselines, print_baselines_benchmark
 
 
 def test_every_baseline_is_timed_and_dip_is_extrapolated_to_2000_steps(capsys):

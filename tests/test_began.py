@@ -11,7 +11,7 @@ import pytest
 
 from conftest import checkpoint_state, tiny_config
 from jaxrestore.errors import ConfigError
-from jaxrestore.methods import build_method
+from jaxrestore.training.methods import build_method
 from jaxrestore.models.began import BEGANDiscriminator, BEGANGenerator
 from test_methods import first_update, jgrad
 from test_models import conv_params, count
@@ -153,8 +153,8 @@ def test_one_step_losses_k_update_and_simultaneous_updates_equal_an_independent_
 
 def test_k_is_clipped_to_0_1_and_the_reference_schedule_halves_lr_to_its_floor():
     from configs.began import get_config
-    from jaxrestore.methods.began import k_update
-    from jaxrestore.methods.gan import lr_schedule
+    from jaxrestore.training.methods.began import k_update
+    from jaxrestore.training.methods.gan import lr_schedule
 
     assert float(k_update(jnp.float32(0.9995), 1.0, 0.0, gamma=0.5, lambda_k=0.001)) == 1.0
     assert float(k_update(jnp.float32(0.0), 0.1, 0.5, gamma=0.5, lambda_k=0.001)) == 0.0
@@ -179,7 +179,7 @@ def test_config_errors_are_one_sentence():
 
 
 def test_quick_config_trains_resumes_exactly_and_samples_through_the_loop(tmp_path):
-    from jaxrestore.checkpoints import load_generator_variables, network_variables
+    from jaxrestore.runtime.checkpoints import load_generator_variables, network_variables
     from jaxrestore.imaging.io import read_image
     from jaxrestore.train import train_and_evaluate
 

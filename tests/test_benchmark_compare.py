@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from conftest import REPO
-from jaxrestore import benchmark_torch as bt
-from jaxrestore.benchmark import random_batch
-from jaxrestore.methods import build_method
+from jaxrestore.benchmarks import torch_steps as bt
+from jaxrestore.benchmarks.training import random_batch
+from jaxrestore.training.methods import build_method
 
 
 def flax_count(params) -> int:

@@ -13,10 +13,11 @@ from conftest import REPO
 from jaxrestore.data.procedural import dead_leaves
 from jaxrestore.evaluation import evaluate_folders
 from jaxrestore.imaging.io import read_image, write_image
-from jaxrestore.inference import ModelRestorer, load_restorer
+from jaxrestore.evaluation.restorers import ModelRestorer
+from jaxrestore.training.runs import load_restorer
 from jaxrestore.models import build_generator
-from jaxrestore.checkpoints import read_config
-from jaxrestore.restore import restore_tiled
+from jaxrestore.runtime.checkpoints import read_config
+from jaxrestore.evaluation.tiling import restore_tiled
 
 
 def cli(module, *args):

@@ -226,7 +226,7 @@ def test_wrapper_keys_unwrapped_only_when_asked(tmp_path):
 def convert_in_process(capsys, *args: str) -> tuple[int, str]:
     """Runs the CLI's main under run_cli in this process; returns (exit code, stderr)."""
     from jaxrestore.convert import main
-    from jaxrestore.errors import run_cli
+    from jaxrestore.runtime.cli import run_cli
 
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_info:

@@ -90,7 +90,7 @@ def test_augment_switch():
 
 def test_a_priors_augmentation_is_the_horizontal_flip_its_task_chooses():
     from conftest import tiny_config
-    from jaxrestore.tasks import build_task
+    from jaxrestore.training.tasks import build_task
 
     task = build_task(tiny_config("dcgan").task)
     assert task.augmentation == "hflip" and build_task(tiny_config("srgan").task).augmentation == "dihedral"

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import REPO, checkpoint_state
 from jaxrestore.errors import CheckpointError, ConfigError
-from jaxrestore.methods import build_method
+from jaxrestore.training.methods import build_method
 from test_methods import first_update, jgrad
 
 TINY = {"model.num_blocks": 1, "model.features": 8, "model.growth": 4, "model.d_features": 4,
@@ -190,7 +190,7 @@ import sys, jax, numpy as np
 sys.path.insert(0, "tests")
 from conftest import tiny_config
 from test_esrgan_method import TINY, batch_for
-from jaxrestore.methods import build_method
+from jaxrestore.training.methods import build_method
 assert jax.device_count() == 4, jax.devices()
 config = tiny_config("clsrgan", **{**TINY, **OVERRIDES})
 method = build_method(config)
@@ -278,7 +278,7 @@ def test_step_on_four_devices_equals_one_device(make_config, tmp_path):
 
 
 def test_init_from_stage1_then_lsrgan_and_ema_evaluation(make_config, tmp_path):
-    from jaxrestore.inference import load_restorer
+    from jaxrestore.training.runs import load_restorer
     from jaxrestore.train import train_and_evaluate
 
     small = {**TINY, "train.batch_size": 2, "train.num_steps": 2, "train.checkpoint_every": 2,
@@ -300,7 +300,7 @@ def test_init_from_stage1_then_lsrgan_and_ema_evaluation(make_config, tmp_path):
     config = tiny(make_config, "lsrgan", **small, init_from=str(esr), init_encoder_from=str(stage1),
                   **{"optimizer.g_lr": 0.0, "optimizer.l_lr": 0.0})
     train_and_evaluate(config, str(lsr))
-    from jaxrestore.checkpoints import load_generator_variables
+    from jaxrestore.runtime.checkpoints import load_generator_variables
 
     stage1_vars, _, _ = load_generator_variables(stage1, which="latest")
     esr_vars, _, _ = load_generator_variables(esr, which="latest")
@@ -322,7 +322,7 @@ def test_init_from_stage1_then_lsrgan_and_ema_evaluation(make_config, tmp_path):
 def test_init_from_a_converted_model_of_another_scale_is_refused(make_config, tmp_path):
     import ml_collections
 
-    from jaxrestore.checkpoints import write_generator_run
+    from jaxrestore.runtime.checkpoints import write_generator_run
     from jaxrestore.models.rrdbnet import RRDBNet
     from jaxrestore.train import train_and_evaluate
 

@@ -1,4 +1,4 @@
-"""The GAN-prior restoration command (configs/gan_prior.py, jaxrestore/inverse/experiment.py):
+"""The GAN-prior restoration command (configs/gan_prior.py, jaxrestore/inverse/experiments/gan_prior.py):
 the five problems' observations, scores against NumPy, chunking, the written results, and
 the bad inputs (one line each, exit status 2, nothing written)."""
 
@@ -17,9 +17,10 @@ from conftest import REPO, apply_overrides
 from configs import gan_prior
 from jaxrestore.errors import CheckpointError, ConfigError, DataError
 from jaxrestore.imaging.io import read_image, write_image
-from jaxrestore.inverse import experiment
+from jaxrestore.inverse.experiments import gan_prior as experiment
+from jaxrestore.inverse.experiments.common import scores
 from jaxrestore.inverse import operators as ops
-from jaxrestore.inverse.problems import PROBLEMS, build_problem
+from jaxrestore.inverse.experiments.problems_002 import PROBLEMS, build_problem
 from test_unconditional_gan import prior_config
 
 TASKS = ("inpaint", "colorize", "sr", "denoise", "quantize")
@@ -95,17 +96,17 @@ def test_scores_against_numpy_psnr():
     rng = np.random.default_rng(2)
     clean = rng.uniform(size=(3, 16, 16, 3))
     restored = np.clip(clean + rng.normal(0, [[[[0.01]]], [[[0.05]]], [[[0.1]]]], clean.shape), 0, 1)
-    s = experiment.scores(restored, clean)
+    s = scores(restored, clean)
     mse = [np.mean((r - c) ** 2) for r, c in zip(restored, clean)]
-    assert s["psnr"] == pytest.approx(np.mean([-10 * np.log10(m) for m in mse]), rel=1e-12)
-    assert s["psnr_mse"] == pytest.approx(-10 * np.log10(np.mean(mse)), rel=1e-12)
-    assert s["psnr_mse"] < s["psnr"]  # Jensen: the mean of logs exceeds the log of the mean
+    assert s["psnr_mean"] == pytest.approx(np.mean([-10 * np.log10(m) for m in mse]), rel=1e-12)
+    assert s["psnr_of_mean_mse"] == pytest.approx(-10 * np.log10(np.mean(mse)), rel=1e-12)
+    assert s["psnr_of_mean_mse"] < s["psnr_mean"]  # Jensen: the mean of logs exceeds the log of the mean
     assert 0 < s["ssim"] < 1
 
 
 def test_the_command_writes_results_figure_and_config(prior_run, tmp_path):
     workdir = tmp_path / "inpaint"
-    results = experiment.run_gan_prior(small_config("inpaint", prior_run), str(workdir))
+    results = experiment.run(small_config("inpaint", prior_run), str(workdir))
     on_disk = json.loads((workdir / "results.json").read_text())
     assert on_disk["task"] == "inpaint" and on_disk["images"] == 3
     assert set(on_disk["methods"]) == {"naive", "ours", "ours_overlay", "ours_blend"}
@@ -113,7 +114,7 @@ def test_the_command_writes_results_figure_and_config(prior_run, tmp_path):
     assert on_disk["solver"]["iterations"] == 4 and on_disk["poisson_residual_max"] < 1e-5
     rows = list(csv.DictReader((workdir / "results.csv").open()))
     assert [r["method"] for r in rows] == list(on_disk["methods"])
-    assert float(rows[1]["psnr"]) == pytest.approx(on_disk["methods"]["ours"]["psnr"], abs=1e-4)
+    assert float(rows[1]["psnr_mean"]) == pytest.approx(on_disk["methods"]["ours"]["psnr_mean"], abs=1e-4)
     assert "| ours_blend |" in (workdir / "results.md").read_text()
     assert json.loads((workdir / "config.json").read_text())["task"]["name"] == "inpaint"
     # The corrupted input: the clean image with a zero hole, scored with NumPy here.
@@ -122,7 +123,7 @@ def test_the_command_writes_results_figure_and_config(prior_run, tmp_path):
     clean = np.stack(list(make_eval_images("procedural:faces:count=3:size=16:seed=5").values())) / 255.0
     mask = ops.centre_hole_mask(16, 16, 8)[None, ..., None]
     mse = np.mean((clean * mask - clean) ** 2, axis=(1, 2, 3))
-    assert results["methods"]["naive"]["psnr"] == pytest.approx(np.mean(-10 * np.log10(mse)), rel=1e-6)
+    assert results["methods"]["naive"]["psnr_mean"] == pytest.approx(np.mean(-10 * np.log10(mse)), rel=1e-6)
     # Figure 3's layout: Real | Input | Ours | Overlay | Blend, two rows under a 12-px header.
     figure = read_image(workdir / "figure.png")
     assert figure.shape == (12 + 2 * 18 + 2, 5 * 18 + 2, 3)
@@ -136,8 +137,8 @@ def test_the_command_writes_results_figure_and_config(prior_run, tmp_path):
 
 def test_chunks_and_padding_do_not_change_any_image(prior_run, tmp_path):
     """Each image has its own key, so 3 images in chunks of 2 (the last padded) equal one chunk of 3."""
-    a = experiment.run_gan_prior(small_config("sr", prior_run), str(tmp_path / "a"))
-    b = experiment.run_gan_prior(small_config("sr", prior_run, **{"solver.chunk": 3}), str(tmp_path / "b"))
+    a = experiment.run(small_config("sr", prior_run), str(tmp_path / "a"))
+    b = experiment.run(small_config("sr", prior_run, **{"solver.chunk": 3}), str(tmp_path / "b"))
     for method in a["methods"]:
         scores = {k: v for k, v in a["methods"][method].items() if k != "seconds_per_image"}
         assert scores == pytest.approx({k: b["methods"][method][k] for k in scores}, rel=1e-5)
@@ -146,9 +147,9 @@ def test_chunks_and_padding_do_not_change_any_image(prior_run, tmp_path):
 
 def test_every_task_runs_and_colorize_blend_keeps_the_grey(prior_run, tmp_path):
     for task in TASKS[1:]:
-        r = experiment.run_gan_prior(small_config(task, prior_run, **{"solver.iterations": 2}),
+        r = experiment.run(small_config(task, prior_run, **{"solver.iterations": 2}),
                                      str(tmp_path / task))
-        assert np.isfinite(r["methods"]["ours"]["psnr"])
+        assert np.isfinite(r["methods"]["ours"]["psnr_mean"])
         assert ("ours_blend" in r["methods"]) == (task == "colorize")
 
 
@@ -164,7 +165,7 @@ def test_every_task_runs_and_colorize_blend_keeps_the_grey(prior_run, tmp_path):
 def test_bad_input_is_one_clear_error_and_writes_nothing(prior_run, tmp_path, overrides, error, match):
     workdir = tmp_path / "out"
     with pytest.raises(error, match=match):
-        experiment.run_gan_prior(small_config("inpaint", prior_run, **overrides), str(workdir))
+        experiment.run(small_config("inpaint", prior_run, **overrides), str(workdir))
     assert not (workdir / "results.json").exists()
 
 
@@ -175,9 +176,9 @@ def test_a_mask_that_hides_every_pixel_is_refused():
 
 def test_a_prior_path_without_a_gan_is_refused(trained_run, tmp_path):
     with pytest.raises(CheckpointError, match="not a GAN prior"):
-        experiment.run_gan_prior(small_config("sr", trained_run), str(tmp_path / "out"))
+        experiment.run(small_config("sr", trained_run), str(tmp_path / "out"))
     with pytest.raises(ConfigError, match="--config.prior"):
-        experiment.run_gan_prior(small_config("sr", ""), str(tmp_path / "out"))
+        experiment.run(small_config("sr", ""), str(tmp_path / "out"))
     assert not (tmp_path / "out").exists()
 
 

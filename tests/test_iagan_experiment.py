@@ -1,4 +1,4 @@
-"""The 003_* command (configs/iagan.py, jaxrestore/inverse/iagan_experiment.py): presets,
+"""The 003_* command (configs/iagan.py, jaxrestore/inverse/experiments/iagan.py): presets,
 the paper's settings by prior, the naive column against NumPy's FFT, back-projection never
 increasing the error without noise, sweeps, the written results, and bad input."""
 
@@ -14,9 +14,11 @@ import pytest
 from configs import iagan as iagan_config
 from conftest import REPO, apply_overrides
 from jaxrestore.errors import ConfigError, DataError
-from jaxrestore.inverse import iagan_experiment as experiment
+from jaxrestore.inverse.experiments import iagan as experiment
+from jaxrestore.inverse.experiments.common import load_test_images
+from jaxrestore.inverse.experiments.problems_003 import build_problem
 from jaxrestore.inverse.priors import Prior
-from jaxrestore.inverse.sensing import fourier_mask
+from jaxrestore.inverse.operators.sensing import fourier_mask
 from test_unconditional_gan import prior_config
 
 SIZE = 32  # LPIPS' AlexNet needs at least 31 pixels
@@ -80,8 +82,8 @@ def test_the_papers_settings_by_prior(kind, arg, csgm, iagan, lrs, init):
 
 def test_fourier_run_naive_is_numpy_zero_filled_ifft_and_bp_never_raises_the_error(prior_run, tmp_path):
     config = small_config("task=cs_fourier,ratio=0.3", prior_run)
-    results = experiment.run_iagan(config, str(tmp_path))
-    names, clean = experiment.load_test_images(config, SIZE)
+    results = experiment.run(config, str(tmp_path))
+    names, clean = load_test_images(config, SIZE)
     mask = fourier_mask(SIZE, SIZE, 0.3, seed=0)
     coefficients = np.fft.fft2(2 * clean.astype(np.float64) - 1, axes=(1, 2), norm="ortho") * mask[None, :, :, None]
     naive = np.clip((np.fft.ifft2(coefficients, axes=(1, 2), norm="ortho").real + 1) / 2, 0, 1)
@@ -89,7 +91,7 @@ def test_fourier_run_naive_is_numpy_zero_filled_ifft_and_bp_never_raises_the_err
     m = results["methods"]
     assert list(m) == ["naive", "csgm", "csgm_bp", "iagan", "iagan_bp"]
     assert m["naive"]["mse"] == pytest.approx(mse.mean(), rel=1e-4)
-    assert m["naive"]["psnr"] == pytest.approx(10 * np.log10(1 / mse.mean()), abs=1e-3)
+    assert m["naive"]["psnr_of_mean_mse"] == pytest.approx(10 * np.log10(1 / mse.mean()), abs=1e-3)
     assert m["naive"]["psnr_mean"] == pytest.approx(np.mean(10 * np.log10(1 / mse)), abs=1e-3)
     # Without noise and with an orthonormal A, BP removes the row-space error: never worse.
     assert m["csgm_bp"]["mse"] <= m["csgm"]["mse"] * (1 + 1e-5)
@@ -97,7 +99,7 @@ def test_fourier_run_naive_is_numpy_zero_filled_ifft_and_bp_never_raises_the_err
     assert all(0 <= s["ps"] < 1.5 and s["seconds_per_image"] >= 0 for s in m.values())
     assert m["iagan"]["seconds_per_image"] >= m["csgm"]["seconds_per_image"]
     written = json.loads((tmp_path / "results.json").read_text())
-    assert written["methods"]["csgm"]["psnr"] == pytest.approx(m["csgm"]["psnr"])
+    assert written["methods"]["csgm"]["psnr_of_mean_mse"] == pytest.approx(m["csgm"]["psnr_of_mean_mse"])
     assert written["prior"]["kind"] == "dcgan" and written["images"] == 3
     table = (tmp_path / "results.md").read_text()
     assert "| CS ratio 0.3 |" in table and "naive IFFT" in table and "IAGAN-BP" in table
@@ -105,14 +107,16 @@ def test_fourier_run_naive_is_numpy_zero_filled_ifft_and_bp_never_raises_the_err
 
 
 def test_naive_gaussian_is_numpy_transpose_and_the_stored_matrix_is_not_compiled_in():
-    op = experiment.build_operator(iagan_config.get_config("task=cs_gaussian,ratio=0.5").task, (32, 32, 3), 0.5)
+    problem = build_problem(iagan_config.get_config("task=cs_gaussian,ratio=0.5").task)
+    op = problem.operator((32, 32, 3), 0.5)
+    naive = jax.jit(problem.naive)
     assert op.matrix is not None  # stored: 1536 x 3072 float32, 18.9 MB
     y = jax.random.normal(jax.random.key(1), (2, op.measurements))
-    out = experiment.naive(op, y, task_name="cs_gaussian", scale=4)
+    out = naive(op, y)
     expected = (np.asarray(y, np.float64) @ np.asarray(op.matrix, np.float64)).reshape(2, 32, 32, 3)
     np.testing.assert_allclose(np.asarray(out), expected, atol=1e-5 * np.abs(expected).max())
     # The matrix is an argument of the program: closed over, it was a constant of 2x its bytes as text.
-    program = experiment.naive.lower(op, y, task_name="cs_gaussian", scale=4).as_text()
+    program = naive.lower(op, y).as_text()
     assert len(program) < 100_000
 
 
@@ -120,7 +124,7 @@ def test_a_gaussian_sweep_gives_one_entry_per_ratio_and_noise_leaves_bp_out(prio
     config = small_config("task=cs_gaussian,ratios=0.2,0.6,noise=10", prior_run, **{"methods": ""})
     assert experiment.methods_to_run(config) == ["naive", "dip", "csgm", "iagan"]  # 003_*'s noisy columns
     config.methods = "naive,csgm,iagan"
-    results = experiment.run_iagan(config, str(tmp_path))
+    results = experiment.run(config, str(tmp_path))
     assert [e["setting"] for e in results["sweep"]] == [0.2, 0.6]
     assert list(results["methods"]) == ["naive", "csgm", "iagan"]
     assert results["sweep"][1]["measurements"] == round(0.6 * SIZE * SIZE * 3)
@@ -142,7 +146,7 @@ def test_bp_with_noise_runs_with_a_warning(prior_run, tmp_path, caplog):
     # worker ran before (a CI run saw the line on stderr but not through capfd).
     config = small_config("task=deblur,noise=10", prior_run, **{"methods": "csgm,csgm_bp"})
     with caplog.at_level("WARNING"):
-        results = experiment.run_iagan(config, str(tmp_path))
+        results = experiment.run(config, str(tmp_path))
     assert list(results["methods"]) == ["csgm", "csgm_bp"]
     assert "amplifies the noise" in caplog.text
 
@@ -157,17 +161,17 @@ def test_bp_with_noise_runs_with_a_warning(prior_run, tmp_path, caplog):
 def test_bad_settings_are_refused_before_anything_is_written(prior_run, tmp_path, overrides, words):
     config = small_config("task=cs_fourier,ratio=0.3", prior_run, **overrides)
     with pytest.raises(ConfigError, match=words):
-        experiment.run_iagan(config, str(tmp_path / "out"))
+        experiment.run(config, str(tmp_path / "out"))
     assert not (tmp_path / "out").exists()
 
 
 def test_image_sizes_the_prior_or_scale_cannot_take(prior_run, tmp_path):
     config = small_config("task=sr,scale=3", prior_run)
     with pytest.raises(ConfigError, match="not divisible by the scale 3"):
-        experiment.run_iagan(config, str(tmp_path / "a"))
+        experiment.run(config, str(tmp_path / "a"))
     config = small_config("task=sr,scale=4", prior_run, **{"data.test": "procedural:faces:count=2:size=48:seed=1"})
     with pytest.raises(DataError, match="48x48 but the prior makes 32x32"):
-        experiment.run_iagan(config, str(tmp_path / "b"))
+        experiment.run(config, str(tmp_path / "b"))
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
@@ -193,7 +197,7 @@ def test_the_command_line_runs_a_task_and_refuses_a_bad_ratio_in_one_line(prior_
 def test_a_pggan_weight_file_is_a_prior_with_normal_latents_and_frozen_scales(tmp_path):
     """A 32x32 PGGAN in the port's layout, as an .npz of random weights, runs through the
     command: N(0, I) starts, the paper's PGGAN settings, wscale scales frozen by a field."""
-    from jaxrestore.inverse.adaptive import _labels
+    from jaxrestore.inverse.solvers.iagan import _labels
     from jaxrestore.inverse.priors import load_prior
     from jaxrestore.models.pggan import wscale_scale_mask
     from jaxrestore.weights.pggan import expected_shapes
@@ -212,16 +216,16 @@ def test_a_pggan_weight_file_is_a_prior_with_normal_latents_and_frozen_scales(tm
     agree = jax.tree.leaves(jax.tree.map(lambda l, m: (l == "frozen") == bool(m), labels, mask))
     assert agree == [True] * len(shapes) and sum(jax.tree.leaves(mask)) == len(shapes) // 3
     config = small_config("task=sr,scale=4", tmp_path / "pggan32.npz", **{"iagan.freeze": "wscale/scale"})
-    results = experiment.run_iagan(config, str(tmp_path / "out"))
+    results = experiment.run(config, str(tmp_path / "out"))
     assert results["prior"]["kind"] == "pggan" and results["sweep"][0]["csgm"]["init"] == "normal"
     assert results["sweep"][0]["iagan"]["lr_theta"] == 1e-3 and results["sweep"][0]["iagan"]["freeze"] == ["wscale/scale"]
-    assert np.isfinite(results["methods"]["iagan"]["psnr"])
+    assert np.isfinite(results["methods"]["iagan"]["psnr_of_mean_mse"])
 
 
 def test_a_began_run_is_a_prior_its_generator_from_the_latest_checkpoint(tmp_path):
-    from jaxrestore.checkpoints import load_generator_variables, network_variables
+    from jaxrestore.runtime.checkpoints import load_generator_variables, network_variables
     from jaxrestore.inverse.priors import load_prior
-    from jaxrestore.methods import build_method
+    from jaxrestore.training.methods import build_method
     from jaxrestore.train import train_and_evaluate
     from test_began import prior_config as began_config
 
@@ -234,5 +238,5 @@ def test_a_began_run_is_a_prior_its_generator_from_the_latest_checkpoint(tmp_pat
     z = jax.random.uniform(jax.random.key(0), (2, 16), minval=-1, maxval=1)
     expected = build_method(config).generator.apply(network_variables(variables), z)
     np.testing.assert_allclose(np.asarray(prior.generator_fn(prior.g_vars, z)), np.asarray(expected), atol=1e-6)
-    results = experiment.run_iagan(small_config("task=cs_fourier,ratio=0.5", tmp_path / "began"), str(tmp_path / "o"))
+    results = experiment.run(small_config("task=cs_fourier,ratio=0.5", tmp_path / "began"), str(tmp_path / "o"))
     assert results["prior"]["kind"] == "began" and results["sweep"][0]["csgm"]["init"] == "uniform"

@@ -9,9 +9,8 @@ import pytest
 
 from jaxrestore.errors import ConfigError
 from jaxrestore.inverse import operators as ops
-from jaxrestore.inverse.adaptive import (CSGMOptions, IAGANOptions, back_project, csgm, data_term, iagan,
-                                         iagan_optimizer)
-from jaxrestore.inverse.sensing import GaussianCS, SubsampledFourier, fourier_mask
+from jaxrestore.inverse.solvers import (CSGMOptions, IAGANOptions, back_project, csgm, data_term, iagan, iagan_optimizer)
+from jaxrestore.inverse.operators.sensing import GaussianCS, SubsampledFourier, fourier_mask
 
 Z, H = 8, 16
 

@@ -10,8 +10,8 @@ import pytest
 from jaxrestore.errors import ConfigError
 from jaxrestore.imaging.resize import imresize
 from jaxrestore.inverse import operators as ops
-from jaxrestore.inverse.convolution import uniform_blur
-from jaxrestore.inverse.sensing import GaussianCS, SubsampledFourier, fourier_mask
+from jaxrestore.inverse.operators.blur import uniform_blur
+from jaxrestore.inverse.operators.sensing import GaussianCS, SubsampledFourier, fourier_mask
 
 SHAPE = (64, 64, 3)
 

@@ -10,8 +10,8 @@ import pytest
 from jaxrestore.errors import ConfigError
 from jaxrestore.imaging.resize import imresize
 from jaxrestore.inverse import operators as ops
-from jaxrestore.inverse.convolution import Blur, uniform_blur, uniform_kernel
-from jaxrestore.inverse.sensing import GaussianCS, SubsampledFourier, fourier_mask
+from jaxrestore.inverse.operators.blur import Blur, uniform_blur, uniform_kernel
+from jaxrestore.inverse.operators.sensing import GaussianCS, SubsampledFourier, fourier_mask
 
 
 def test_gaussian_blocks_generate_the_stored_matrix_and_its_statistics():

@@ -8,8 +8,8 @@ import pytest
 
 from jaxrestore.errors import ConfigError
 from jaxrestore.inverse import operators as ops
-from jaxrestore.inverse.solvers import (MAPOptions, _solve_image, clipped_step, latent_optimizer, map_search,
-                                       objective_fn)
+from jaxrestore.inverse.solvers import MAPOptions, clipped_step, latent_optimizer, map_search, objective_fn
+from jaxrestore.inverse.solvers.map import _solve_image
 
 Z, H = 8, 16
 
@@ -131,7 +131,7 @@ def test_bad_options_are_one_clear_error(field, value, words):
 
 
 def test_the_solver_benchmark_runs_both_ways_on_a_small_prior():
-    from jaxrestore.inverse.solver_benchmark import benchmark_map
+    from jaxrestore.benchmarks.map import benchmark_map
 
     r = benchmark_map(images=2, iterations=2, features=8, loop_images=1)
     assert r["finite"] and r["loop_images"] == 1 and r["batched_images_per_s"] > 0 and r["loop_images_per_s"] > 0

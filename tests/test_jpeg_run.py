@@ -13,7 +13,7 @@ from jaxrestore.data.procedural import dead_leaves
 from jaxrestore.evaluation import degrade_jpeg, evaluate_folders, luma_uint8
 from jaxrestore.imaging.color import rgb_to_ycbcr
 from jaxrestore.imaging.io import read_image, write_image
-from jaxrestore.inference import load_restorer
+from jaxrestore.training.runs import load_restorer
 from test_checkpoint_tools import cli
 
 FID_DATA = "procedural:deadleaves:count=3:size=40x36:seed=77"

@@ -460,7 +460,7 @@ def test_evaluate_reports_pi_from_niqe_and_ma(forests_and_model, tmp_path, monke
 
 
 def test_pi_without_ma_model_is_refused(tmp_path, monkeypatch):
-    from jaxrestore.evaluate import no_reference_metrics
+    from jaxrestore.evaluation.report import no_reference_metrics
 
     monkeypatch.delenv("JAXRESTORE_MA_MODEL", raising=False)
     savemat(tmp_path / "pristine.mat", {"mu_prisparam": np.zeros(36), "cov_prisparam": np.eye(36)})

@@ -13,7 +13,7 @@ import optax
 import pytest
 
 from jaxrestore.losses import adversarial
-from jaxrestore.methods import build_method
+from jaxrestore.training.methods import build_method
 
 
 def jgrad(f):

@@ -11,7 +11,7 @@ import jax
 import numpy as np
 
 from conftest import REPO
-from jaxrestore import checkpoints
+from jaxrestore.runtime import checkpoints
 
 # RRDBNet on L1 (001_* stage 1): no BatchNorm, so no conv bias whose gradient is zero but for rounding
 # (Adam would turn that rounding into +-lr steps that differ between summation orders).

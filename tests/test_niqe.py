@@ -201,7 +201,7 @@ def test_evaluate_reports_niqe_per_folder(basicsr_pristine_model, tmp_path):
 
 
 def test_evaluate_refuses_pi_and_niqe_without_a_model(monkeypatch):
-    from jaxrestore.evaluate import no_reference_metrics
+    from jaxrestore.evaluation.report import no_reference_metrics
 
     monkeypatch.delenv("JAXRESTORE_NIQE_MODEL", raising=False)
     message = r"NIQE needs its published pristine model \(PI needs NIQE\): pass --niqe_model=FILE"

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from jaxrestore.checkpoints import restore_on_this_host
+from jaxrestore.runtime.checkpoints import restore_on_this_host
 from jaxrestore.errors import ConfigError
-from jaxrestore.parallel import per_process_batch_size
+from jaxrestore.runtime.parallel import per_process_batch_size
 from jaxrestore.train import train_and_evaluate
 
 # Adam eps = 1 (see test_methods.py): with eps = 1e-8 the float noise in the exactly-zero gradients

@@ -5,9 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrestore.benchmark import random_batch
+from jaxrestore.benchmarks.training import random_batch
 from jaxrestore.errors import ConfigError
-from jaxrestore.methods import build_method
+from jaxrestore.training.methods import build_method
 
 
 def one_step(config):

@@ -10,10 +10,12 @@ import sys
 import pytest
 
 from conftest import REPO, SHARED_DATA
-from jaxrestore import checkpoints, train
+from jaxrestore.runtime import rundir
+from jaxrestore import train
+from jaxrestore.training import starts
 from jaxrestore.data.pipeline import make_eval_images, make_train_dataset
 from jaxrestore.errors import CheckpointError, ConfigError, DataError
-from jaxrestore.tasks import build_task
+from jaxrestore.training.tasks import build_task
 
 PRESETS = ["srresnet", "csrgan", "argan", "cargan", "rrdbnet_psnr", "lsrgan"]
 # Each GAN preset starts from the workdir the README gives its fidelity-only preset.
@@ -63,8 +65,8 @@ def test_gan_preset_starts_from_its_fidelity_preset(gan):
     # The README's command for the fidelity preset writes the workdir the GAN preset reads.
     readme = (REPO / "README.md").read_text()
     assert f"--config=configs/{base}.py:real --workdir={gan_config.init_from}" in readme
-    # Same generator, same task and data: the checkpoint loads (train._check_same_generator's check).
-    assert checkpoints.architecture_mismatch(gan_config, base_config, ignore=train._NOT_GENERATOR_FIELDS) is None
+    # Same generator, same task and data: the checkpoint loads (starts._check_same_generator's check).
+    assert rundir.architecture_mismatch(gan_config, base_config, ignore=starts._NOT_GENERATOR_FIELDS) is None
     assert gan_config.data.to_dict() == base_config.data.to_dict()
     assert gan_config.task.to_dict() == base_config.task.to_dict()
 
@@ -88,7 +90,7 @@ def test_a_start_of_another_generator_is_refused_before_the_workdir_is_touched(t
     monkeypatch.chdir(REPO)
     config = real_config("lsrgan")
     config.init_from = str(tmp_path / "srresnet_run")  # an SRResNet run: another generator than RRDBNet
-    checkpoints.write_config(config.init_from, real_config("srresnet"))
+    rundir.write_config(config.init_from, real_config("srresnet"))
     with pytest.raises(CheckpointError, match=rf"^init_from '{config.init_from}' was trained with another generator: "):
         train.train_and_evaluate(config, str(tmp_path / "run"))
     assert not (tmp_path / "run").exists()

@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 import torch
 
-from jaxrestore import checkpoints
+from jaxrestore.runtime import checkpoints
 from jaxrestore.convert import main as convert_main
 from jaxrestore.errors import CheckpointError, ConfigError
-from jaxrestore.inference import load_restorer
+from jaxrestore.training.runs import load_restorer
 from jaxrestore.models import build_generator
 from jaxrestore.models.rrdbnet import RRDBNet
 

@@ -4,8 +4,9 @@ import pytest
 
 from conftest import tiny_config
 from jaxrestore.errors import ConfigError
-from jaxrestore.tasks import TASKS, build_task
-from jaxrestore.train import check_config, example_shapes
+from jaxrestore.evaluation.protocols import protocol
+from jaxrestore.train import check_config
+from jaxrestore.training.tasks import TASKS, build_task, example_shapes
 
 
 def test_shapes_baselines_and_options_of_each_task():
@@ -33,10 +34,10 @@ def test_unknown_task_names_every_task_and_task_checks_run_from_check_config():
         check_config(config)
 
 
-def test_evaluation_protocols_come_from_the_task_objects():
-    from jaxrestore.tasks import evaluation_task
-
-    assert evaluation_task("sr").option == "scale" and evaluation_task("jpeg").option == "quality"
-    assert set(evaluation_task("sr").cli_baselines()) == {"bicubic", "bicubic_rgb"}
+def test_evaluation_protocols_come_from_the_protocol_registry_and_the_tasks_name_theirs():
+    assert protocol("sr").option == "scale" and protocol("jpeg").option == "quality"
+    assert set(protocol("sr").cli_baselines()) == {"bicubic", "bicubic_rgb"}
     with pytest.raises(ConfigError, match=r"'generate' .*sr \(super-resolution\); jpeg \(JPEG artifact removal\)"):
-        evaluation_task("generate")  # a prior has no PSNR/SSIM protocol
+        protocol("generate")  # a prior has no PSNR/SSIM protocol
+    assert build_task(tiny_config("srgan").task).protocol is protocol("sr")
+    assert build_task(tiny_config("argan").task).protocol is protocol("jpeg")

@@ -12,12 +12,13 @@ import orbax.checkpoint as ocp
 import pytest
 
 from conftest import REPO
-from jaxrestore import checkpoints
+from jaxrestore.runtime import checkpoints
 from jaxrestore.errors import CheckpointError, ConfigError, TrainingDiverged
 from jaxrestore.data.pipeline import make_eval_images
 from jaxrestore.evaluation import evaluate_images
-from jaxrestore.inference import ModelRestorer, load_restorer
-from jaxrestore.methods import build_method
+from jaxrestore.evaluation.restorers import ModelRestorer
+from jaxrestore.training.runs import load_restorer
+from jaxrestore.training.methods import build_method, preferred_checkpoint
 from jaxrestore.train import train_and_evaluate
 
 
@@ -194,7 +195,7 @@ def test_auto_checkpoint_is_best_for_fidelity_runs_and_latest_for_gan_runs(prese
 
     name, _, arg = preset.partition(":")
     config = importlib.import_module(f"configs.{name}").get_config(arg or None)
-    assert checkpoints.preferred_checkpoint(config) == expected
+    assert preferred_checkpoint(config) == expected
 
 
 def test_auto_reads_latest_of_a_gan_run_and_best_of_a_fidelity_run(make_config, tmp_path):
@@ -237,7 +238,7 @@ def test_auto_reads_latest_of_a_gan_run_and_best_of_a_fidelity_run(make_config, 
 
 
 def test_final_line_names_the_tasks_baseline():
-    from jaxrestore.main import final_line
+    from jaxrestore.train import final_line
 
     sr = {"eval/psnr_y": 27.0, "eval/ssim_y": 0.8, "eval/bicubic_psnr_y": 26.0, "eval/bicubic_ssim_y": 0.7}
     jpeg = {"eval/psnr_y": 31.0, "eval/ssim_y": 0.9, "eval/jpeg_psnr_y": 28.3, "eval/jpeg_ssim_y": 0.83}
@@ -247,6 +248,6 @@ def test_final_line_names_the_tasks_baseline():
 
 
 def test_final_line_of_a_run_without_held_out_scores():
-    from jaxrestore.main import final_line
+    from jaxrestore.train import final_line
 
     assert final_line({}, "runs/dcgan") == "training done; checkpoints (and sample grids, if any) in runs/dcgan"

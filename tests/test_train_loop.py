@@ -37,7 +37,7 @@ def test_device_side_means_equal_the_per_step_values(make_config, tmp_path):
     train_and_evaluate(make_config("csrgan", **overrides, **{"train.log_every": 3}), str(tmp_path / "every3"))
     each, every3 = logged_scalars(tmp_path / "each"), logged_scalars(tmp_path / "every3")
     # summaries.read_scalars (what the notebooks plot) reads the same values as this reader.
-    from jaxrestore.summaries import read_scalars
+    from jaxrestore.runtime.scalars import read_scalars
 
     read = read_scalars(tmp_path / "every3")
     assert {tag: {step: v for step, _, v in points} for tag, points in read.items() if tag in every3} == every3

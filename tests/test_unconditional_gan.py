@@ -12,7 +12,7 @@ import pytest
 from conftest import tiny_config
 from jaxrestore.data.sources import parse_source
 from jaxrestore.errors import ConfigError
-from jaxrestore.methods import build_method
+from jaxrestore.training.methods import build_method
 from test_methods import first_update, jgrad
 
 
@@ -94,7 +94,7 @@ def test_the_training_loop_trains_a_prior_and_writes_sample_grids(tmp_path):
     assert grid.shape == (32, 32, 3)  # 2x2 samples of 16x16
     assert json.loads((tmp_path / "config.json").read_text())["task"]["name"] == "generate"
     assert not (tmp_path / "best").exists() or not any((tmp_path / "best").iterdir())  # no best/
-    from jaxrestore.checkpoints import load_generator_variables
+    from jaxrestore.runtime.checkpoints import load_generator_variables
 
     variables, step, which = load_generator_variables(tmp_path, which="latest")
     assert step == 2 and set(variables) >= {"params", "batch_stats"}
@@ -106,7 +106,7 @@ def test_prior_config_errors_are_one_line():
     with pytest.raises(ConfigError, match="multiple of 16"):
         check_config(prior_config(**{"data.patch_size": 24}))
     with pytest.raises(ConfigError, match="restores nothing"):
-        from jaxrestore.tasks import build_task
+        from jaxrestore.training.tasks import build_task
 
         build_task(prior_config().task).restorer(None, None)
 
@@ -131,7 +131,7 @@ def test_fid_of_the_prior_samples_equals_a_recomputation_from_the_checkpoint(tmp
     from fixed latents; recomputed here from the saved generator with SciPy's sqrtm."""
     import scipy.linalg
 
-    from jaxrestore.checkpoints import load_generator_variables, network_variables
+    from jaxrestore.runtime.checkpoints import load_generator_variables, network_variables
     from jaxrestore.data.pipeline import make_eval_images
     from jaxrestore.metrics.fid import InceptionFeatures, read_fid_records
     from jaxrestore.models.dcgan import DCGANGenerator

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from conftest import REPO, checkpoint_state
-from jaxrestore import checkpoints
+from jaxrestore.runtime import checkpoints, rundir
 from jaxrestore.data.pipeline import make_train_dataset
 from jaxrestore.errors import CheckpointError, DataError
 from jaxrestore.models.argan import ARGANGenerator
@@ -123,10 +123,10 @@ def test_a_checkpoint_of_another_state_names_the_difference(make_config, tmp_pat
 
 
 def test_a_workdir_holding_only_the_config_of_a_failed_run_takes_another_model(make_config, tmp_path):
-    checkpoints.write_config(tmp_path, make_config("srresnet", **{"model.features": 16}))  # failed before step 1
+    rundir.write_config(tmp_path, make_config("srresnet", **{"model.features": 16}))  # failed before step 1
     train_and_evaluate(make_config("srresnet", **{"train.num_steps": 1, "eval.data": ""}), str(tmp_path))
     assert checkpoints.completed_steps(tmp_path) == [1]
-    assert checkpoints.read_config(tmp_path).model.features == 8
+    assert rundir.read_config(tmp_path).model.features == 8
 
 
 def test_rerunning_a_finished_run_does_not_log_its_evaluation_twice(make_config, tmp_path):
@@ -260,7 +260,7 @@ def test_ctrl_c_is_handled_like_sigterm():
     # tests/test_train_loop.py sends SIGINT to a real run; here: the handler restores the default.
     import signal
 
-    from jaxrestore.preemption import StopRequests
+    from jaxrestore.runtime.preemption import StopRequests
 
     before = signal.getsignal(signal.SIGINT)
     with StopRequests() as stop:

@@ -24,7 +24,7 @@ must be a multiple of it), ``prepare`` (applied to the uint8 crop before degradi
 its output is the target) and ``channels`` (of the target and the input).
 
 A task's degradation is ``_make_<task>(**options) -> Degradation`` registered in
-``DEGRADATIONS``; the task object (:mod:`jaxrestore.tasks`) gives its options.
+``DEGRADATIONS``; the task object (:mod:`jaxrestore.training.tasks`) gives its options.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def random_hflip(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return image[:, ::-1] if rng.integers(0, 2) else image
 
 
-# What ``data.augment`` does, chosen by the task (jaxrestore.tasks.Task.augmentation).
+# What ``data.augment`` does, chosen by the task (jaxrestore.training.tasks.Task.augmentation).
 AUGMENTATIONS: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray]] = {
     "dihedral": random_flip_rotate, "hflip": random_hflip}
 

@@ -24,8 +24,13 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxrestore import checkpoints
 from jaxrestore.errors import CheckpointError, ConfigError
+from jaxrestore.models.began import BEGANGenerator
+from jaxrestore.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from jaxrestore.models.pggan import make_generator_fn
+from jaxrestore.runtime import checkpoints
+from jaxrestore.runtime.rundir import read_config
+from jaxrestore.weights.pggan import build_pggan, load_pggan_variables
 
 WEIGHT_SUFFIXES = (".npz", ".pth", ".pt", ".safetensors")
 
@@ -47,24 +52,14 @@ class Prior:
 
 
 def _latest_state(path: str):
-    import orbax.checkpoint as ocp
-
-    directory = Path(path).absolute() / checkpoints.STATE_DIR
-    step = None
-    if directory.is_dir():
-        manager = ocp.CheckpointManager(directory, item_handlers=checkpoints._reading_handlers())
-        step = manager.latest_step()
-    if step is None:
+    found = checkpoints.latest_state(path)
+    if found is None:
         raise CheckpointError(f"{path!r} holds no checkpoint of the prior yet; train it longer (its "
                               "checkpoints/ is empty) or pass another run.")
-    state = checkpoints.restore_on_this_host(manager, step, "state")
-    manager.close()
-    return state, int(step)
+    return found
 
 
 def _dcgan(path: str, config) -> Prior:
-    from jaxrestore.models.dcgan import DCGANDiscriminator, DCGANGenerator
-
     model = config.model
     size = int(config.data.patch_size)
     generator = DCGANGenerator(z_dim=int(model.z_dim), features=int(model.features), size=size)
@@ -82,8 +77,6 @@ def _dcgan(path: str, config) -> Prior:
 def _began(path: str, config) -> Prior:
     """A configs/began.py run: G only (BEGAN's D is an autoencoder, it gives no log-probability),
     z ~ U(-1, 1)."""
-    from jaxrestore.models.began import BEGANGenerator
-
     model = config.model
     size = int(config.data.patch_size)
     generator = BEGANGenerator(z_dim=int(model.z_dim), features=int(model.features), size=size)
@@ -100,9 +93,6 @@ READERS: dict[str, Callable[[str, Any], Prior]] = {"unconditional_gan": _dcgan, 
 
 
 def _pggan_file(path: str) -> Prior:
-    from jaxrestore.models.pggan import make_generator_fn
-    from jaxrestore.weights.pggan import build_pggan, load_pggan_variables
-
     variables, arch, _ = load_pggan_variables(path)
     generator = build_pggan(arch)
     return Prior(generator_fn=make_generator_fn(generator), g_vars=variables, discriminator_fn=None, d_vars=None,
@@ -118,7 +108,7 @@ def load_prior(path: str) -> Prior:
                           "--config.prior=runs/dcgan_quick (or a converted PGGAN .npz).")
     if Path(path).is_file() or Path(path).suffix in WEIGHT_SUFFIXES:
         return _pggan_file(path)
-    config = checkpoints.read_config(path)  # clear errors for a missing or foreign directory
+    config = read_config(path)  # clear errors for a missing or foreign directory
     method = config.get("method", "?")
     if method not in READERS:
         task = config.get("task", {}).get("name", "?")

@@ -27,7 +27,7 @@ VGG loss is on the scale of the MSE (equivalent to weighting eq. 5 by ~0.006).""
 
 def vgg_features(vgg_params, images, *, layers: Sequence[str] = ("relu5_4",), dtype=None) -> dict:
     """``{layer: NHWC features}`` of ``images`` for the requested VGG19 layers, computed in
-    ``dtype`` (default float32; see :mod:`jaxrestore.precision`) and returned as float32."""
+    ``dtype`` (default float32; see :mod:`jaxrestore.runtime.precision`) and returned as float32."""
     if images.shape[-1] == 1:
         images = jnp.repeat(images, 3, axis=-1)
     module = _VGG19 if dtype is None or dtype == jnp.float32 else VGG19(dtype=dtype)  # params stay float32

@@ -23,7 +23,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxrestore.atomic import atomic_open
+from jaxrestore.runtime.atomic import atomic_open
 from jaxrestore.errors import CheckpointError, DataError
 from jaxrestore.models.inception import FID_SIZE, POOL3_FEATURES, FIDInceptionV3
 

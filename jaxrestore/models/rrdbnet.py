@@ -94,7 +94,7 @@ class RRDBNet(nn.Module):
     residual_scale: float = 0.2
     remat: bool = False  # recompute each RRDB's activations in the backward pass
 
-    channels = 3  # RGB in and out (read by jaxrestore.inference)
+    channels = 3  # RGB in and out (read by jaxrestore.evaluation.restorers)
     size_multiple = 1  # any input size works
 
     @property

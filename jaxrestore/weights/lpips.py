@@ -1,4 +1,4 @@
-"""LPIPS weights for :class:`jaxrestore.metrics.lpips.LPIPS`: ImageNet backbone + linear heads.
+"""LPIPS weights for :class:`jaxrestore.models.lpips.LPIPS`: ImageNet backbone + linear heads.
 
 LPIPS (Zhang et al., 2018) puts learned 1x1 heads, calibrated on human judgments,
 on top of a torchvision ImageNet backbone. Three layouts are read (any mix):
@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxrestore.errors import ConfigError
-from jaxrestore.metrics.lpips import BACKBONES, Conv, canonical_net, tap_channels
+from jaxrestore.models.lpips import BACKBONES, Conv, canonical_net, tap_channels
 from jaxrestore.weights.state_dict import SUFFIXES, first_few, load_state_dict
 
 PICKLE_SUFFIXES = (".ckpt", ".pkl", ".pickle")
@@ -264,7 +264,7 @@ def load_lpips_params(
     weights: str | os.PathLike | None = None,
     heads: str | os.PathLike | None = None,
 ) -> dict:
-    """The ``params`` of :class:`jaxrestore.metrics.lpips.LPIPS` for ``net``.
+    """The ``params`` of :class:`jaxrestore.models.lpips.LPIPS` for ``net``.
 
     Args:
       net: ``"alex"`` or ``"vgg"``.

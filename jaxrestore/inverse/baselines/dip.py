@@ -79,8 +79,8 @@ import optax
 from absl import logging
 
 from jaxrestore.errors import ConfigError
-from jaxrestore.inverse.chunks import duration
-from jaxrestore.inverse.operators import Operator, check_shape
+from jaxrestore.runtime.progress import duration
+from jaxrestore.inverse.operators.base import Operator, check_shape
 from jaxrestore.models.dip import SkipNet, check_image_size, skip_net
 
 

@@ -55,7 +55,8 @@ import numpy as np
 from flax import struct
 
 from jaxrestore.errors import ConfigError
-from jaxrestore.inverse.operators import Mask, check_shape
+from jaxrestore.inverse.operators.base import check_shape
+from jaxrestore.inverse.operators.masks import Mask
 
 THRESHOLDINGS = ("weighted", "plain")
 

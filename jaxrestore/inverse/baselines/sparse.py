@@ -45,7 +45,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxrestore.errors import ConfigError
-from jaxrestore.inverse.operators import Mask, check_shape
+from jaxrestore.inverse.operators.base import check_shape
+from jaxrestore.inverse.operators.masks import Mask
 
 
 @dataclasses.dataclass(frozen=True)

@@ -48,7 +48,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxrestore.errors import ConfigError
-from jaxrestore.inverse.operators import Operator, check_shape
+from jaxrestore.inverse.operators.base import Operator, check_shape
 
 GRADIENT_NORM_SQUARED = 8.0  # |grad|^2 <= 8 for 2-D forward differences (Chambolle 2004)
 

@@ -1,0 +1,90 @@
+"""IAGAN (003_* eq. 3): from CSGM's ``z_hat``, ``z`` and the generator's weights ``theta`` are
+optimised together on ``|y - A G_theta(z)|^2`` with ``jax.grad`` with respect to both, two Adam
+optimisers with their own learning rates (``optax.multi_transform``), in ``lax.scan`` (the
+shared skeleton, :mod:`.skeleton`); each image gets its own ``theta`` and optimiser states
+(``vmap``), so a batch holds one copy of the generator's weights per image, twice (the current
+and the best iterate), plus Adam's two moments. ``theta`` is the ``params`` collection of the
+generator's variables (running BatchNorm statistics stay fixed); leaves whose path contains
+one of ``freeze`` stay fixed too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import jax
+import optax
+
+from jaxrestore.errors import ConfigError
+from jaxrestore.inverse.solvers.csgm import data_term, vmap_images
+from jaxrestore.inverse.solvers.skeleton import LatentResult, optimise, positive, positive_int
+
+
+@dataclasses.dataclass(frozen=True)
+class IAGANOptions:
+    iterations: int = 600
+    lr_z: float = 1e-4
+    lr_theta: float = 1e-4
+    keep_best_iterate: bool = True  # the paper; False: the official code's last iterate
+    collections: tuple[str, ...] = ("params",)  # variable collections that form theta
+    freeze: tuple[str, ...] = ()  # path fragments of theta leaves kept fixed (e.g. "scale")
+
+    def check(self) -> "IAGANOptions":
+        positive_int(self.iterations, "iagan.iterations")
+        positive(self.lr_z, "iagan.lr_z")
+        positive(self.lr_theta, "iagan.lr_theta")
+        if not self.collections:
+            raise ConfigError("iagan.collections is empty, so no generator weight would adapt; use ('params',).")
+        return self
+
+
+def split_theta(g_vars, collections) -> tuple[dict, dict]:
+    """``(theta, fixed)``: the variable collections IAGAN adapts, and the rest."""
+    missing = [c for c in collections if c not in g_vars]
+    if missing:
+        raise ConfigError(f"the generator's variables have no collection {missing[0]!r} (they have "
+                          f"{sorted(g_vars)}); set iagan.collections to some of those.")
+    theta = {c: g_vars[c] for c in collections}
+    return theta, {c: v for c, v in g_vars.items() if c not in collections}
+
+
+def _labels(theta, freeze) -> dict:
+    def label(path, _):
+        text = "/".join(str(getattr(p, "key", getattr(p, "idx", p))) for p in path)
+        return "frozen" if any(f and f in text for f in freeze) else "theta"
+
+    return jax.tree_util.tree_map_with_path(label, theta)
+
+
+def iagan_optimizer(options: IAGANOptions, theta) -> optax.GradientTransformation:
+    """Adam on z (lr_z) and Adam on theta (lr_theta), frozen leaves untouched, over the
+    pytree ``{"z": z, "theta": theta}``."""
+    labels = {"z": "z", "theta": _labels(theta, options.freeze)}
+    return optax.multi_transform({"z": optax.adam(options.lr_z), "theta": optax.adam(options.lr_theta),
+                                  "frozen": optax.set_to_zero()}, labels)
+
+
+def iagan(generator_fn: Callable, g_vars, operator, y, z_hat, options: IAGANOptions, *,
+          per_image_operator: bool = False) -> LatentResult:
+    """IAGAN estimates from CSGM's ``z_hat`` (N, z_dim): per image, ``z`` and ``theta``
+    jointly by ``jax.grad`` inside ``lax.scan``; returns ``G_theta(z)`` of the chosen
+    iterate (the adapted weights themselves are not returned)."""
+    options.check()
+    theta0, fixed = split_theta(g_vars, options.collections)
+    tx = iagan_optimizer(options, theta0)
+
+    def one_image(op, yy, z0):
+        term = data_term(generator_fn, op, yy)
+
+        def objective(p):
+            return term({**fixed, **p["theta"]}, p["z"])
+
+        p, value, history = optimise(objective, {"z": z0, "theta": theta0}, tx, options.iterations,
+                                     keep_best=options.keep_best_iterate)
+        image = generator_fn({**fixed, **p["theta"]}, p["z"][None])[0]
+        return p["z"], image, value, history
+
+    if z_hat.shape[0] != y.shape[0]:
+        raise ConfigError(f"iagan got {z_hat.shape[0]} latents for {y.shape[0]} observations; pass CSGM's z per image.")
+    return LatentResult(*vmap_images(one_image, per_image_operator)(operator, y, z_hat))
