@@ -37,7 +37,7 @@ Fields:
   False: the binary mask), ``operator`` (colorize: ``grey`` as released or ``value``,
   the HSV V of 002_*'s text; sr: ``bicubic``, MATLAB's imresize, or ``bilinear``, the
   released down-and-up), ``scale`` (sr), ``sigma`` (denoise), ``step`` (quantize: 55).
-* ``solver`` — MAP options (jaxrestore/inverse/solvers.py): ``lr``, ``momentum`` (Nesterov),
+* ``solver`` — MAP options (jaxrestore/inverse/solvers/map.py): ``lr``, ``momentum`` (Nesterov),
   ``prior_weight`` (lambda, on the summed L1 of [-1, 1] images), ``iterations``, ``prior``
   (``released`` -log D(G(z)) | ``paper`` eq. 3 | ``none``), ``init`` (``normal`` as
   released | ``uniform``), ``restarts``, ``keep_best_iterate``, ``chunk`` (images per

@@ -40,6 +40,7 @@ from absl import flags
 from jaxrestore.errors import ConfigError
 from jaxrestore.evaluation.curves import plot_fid, plot_scalar
 from jaxrestore.inverse.experiments.figures import plot_cs_curve
+from jaxrestore.runtime.atomic import check_target
 from jaxrestore.runtime.cli import run_cli
 
 
@@ -78,16 +79,8 @@ def parse_runs(specs: Sequence[str]) -> list[tuple[str, str]]:
 
 
 def check_output(path: str | None, *, overwrite: bool) -> str:
-    if not path:
-        raise ConfigError("--output is required; name the PNG to write, e.g. --output=fig4.png.")
-    if not path.lower().endswith(".png"):
-        raise ConfigError(f"--output={path!r} must end in .png; this tool writes PNG images.")
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise ConfigError(f"The output folder {directory!r} does not exist; create it first.")
-    if os.path.exists(path) and not overwrite:
-        raise ConfigError(f"{path!r} already exists; remove it or pass --overwrite.")
-    return path
+    return check_target(path, suffix=".png", hint="this tool writes PNG images, e.g. --output=fig4.png",
+                        overwrite=overwrite)
 
 
 def parse_references(specs: Sequence[str]) -> list[tuple[str, float]]:

@@ -1,4 +1,4 @@
-"""Seconds per image of the classical and untrained baselines (issue 12).
+"""Seconds per image of the classical and untrained baselines (TV, LR, Sparse, DIP).
 
     python -m jaxrestore.benchmark --solver=baselines [--images=4 --baseline_task=sr]
     python -m jaxrestore.benchmark --solver=baselines --dip_size=128 --dip_iterations=5 [--dip_channels=128]

@@ -68,6 +68,7 @@ read by the training loop) through :func:`make_eval_images`.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import grain
@@ -226,8 +227,6 @@ def make_train_dataset(
 
 def worker_count(setting: int) -> int:
     """``data.worker_count``, with -1 (auto) resolved for this platform."""
-    import os
-
     setting = int(setting)
     if setting < -1:
         raise ConfigError(f"data.worker_count={setting} must be -1 (auto), 0 (no worker processes) or more.")

@@ -33,6 +33,7 @@ import re
 from typing import Protocol
 
 import numpy as np
+from PIL import Image
 
 from jaxrestore.data.faces import face
 from jaxrestore.data.procedural import dead_leaves
@@ -89,8 +90,6 @@ class ImageFolderSource:
 
     def image_size(self, index: int) -> tuple[int, int] | None:
         """(height, width) from the file's header without decoding it (None if unreadable)."""
-        from PIL import Image
-
         try:
             with Image.open(self._paths[int(index)]) as image:
                 return image.height, image.width
@@ -134,7 +133,7 @@ class TfdsSource:
     """
 
     def __init__(self, name: str, split: str = "train", data_dir: str | None = None):
-        import tensorflow_datasets as tfds  # slow import; only when a tfds source is used
+        import tensorflow_datasets as tfds  # local: it loads TensorFlow; only a tfds source needs it
 
         self.dataset, self.split = name, split
         self.data_dir = data_dir or None

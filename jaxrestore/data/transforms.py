@@ -34,6 +34,7 @@ from typing import Any
 
 import grain
 import numpy as np
+from PIL import Image
 
 from jaxrestore.errors import ConfigError, DataError
 from jaxrestore.imaging.color import rgb_to_y_uint8
@@ -130,8 +131,6 @@ def centre_crop_resize(image: np.ndarray, crop: int = 0, size: int = 0, *, box=(
         top, left = int(round((h - crop) / 2.0)), int(round((w - crop) / 2.0))
         image = image[top:top + crop, left:left + crop]
     if size and image.shape[:2] != (size, size):
-        from PIL import Image
-
         squeeze = image.ndim == 3 and image.shape[-1] == 1
         pil = Image.fromarray(image[..., 0] if squeeze else image)
         image = np.asarray(pil.resize((size, size), Image.BILINEAR))

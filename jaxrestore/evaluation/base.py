@@ -112,6 +112,7 @@ class Protocol:
     option = ""  # its one protocol option ("scale" / "quality"), a flag of jaxrestore.evaluate
     option_example = 0
     option_phrase = ""  # "<checkpoint> {option_phrase} {value}"
+    perceptual_metrics = False  # whether NIQE, Ma and PI are reported for it (001_* Table 1: SR)
 
     @classmethod
     def check_option(cls, value):

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from jaxrestore.errors import ConfigError
-from jaxrestore.evaluation.protocols import protocol
+from jaxrestore.evaluation.protocols import PROTOCOLS, protocol
 from jaxrestore.evaluation.scoring import evaluate_folders
 from jaxrestore.imaging.io import list_images
 from jaxrestore.metrics import ma, niqe
@@ -35,8 +35,9 @@ def no_reference_metrics(metrics: Sequence[str], niqe_model: str | None, task: s
     wanted = set(metrics) | ({"niqe", "ma"} if "pi" in metrics else set())
     if not wanted & set(NO_REFERENCE):
         return {}
-    if task != "sr":
-        raise ConfigError(f"NIQE, Ma and PI are reported for --task=sr (001_* Table 1); drop "
+    if not protocol(task).perceptual_metrics:
+        tasks = ", ".join(f"--task={name}" for name, p in PROTOCOLS.items() if p.perceptual_metrics)
+        raise ConfigError(f"NIQE, Ma and PI are reported for {tasks} (001_* Table 1); drop "
                           f"{', '.join(m for m in NO_REFERENCE if m in metrics)} from --metrics.")
     # column -> (the flag's value, its environment variable, the sentence without it, loader, score)
     sources = {

@@ -102,6 +102,7 @@ def restore_and_score_sr(restorer, hr: np.ndarray, *, scale: int) -> dict[str, f
 
 class SRProtocol(Protocol):
     name, label, option, option_example, option_phrase = "sr", "super-resolution", "scale", 4, "upscales by"
+    perceptual_metrics = True
 
     @classmethod
     def check_option(cls, value):

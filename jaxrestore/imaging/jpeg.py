@@ -13,14 +13,13 @@ default 4:2:0 subsampling is used and stated.
 with the same scaled standard tables, so the quantised coefficients agree; the
 decoders' inverse DCT may differ by a grey level on some pixels. 000_* does not say
 which channel it compressed and scored; the luma is this project's choice
-(configs/argan.py). What was measured: the plain-JPEG row on Set5/Set14
-(``jaxrestore.evaluation``; 000_*'s BSDS500 test images are not on our machines),
-and that a second implementation, TensorFlow's ``tf.io.encode_jpeg`` /
+(configs/argan.py). A second implementation, TensorFlow's ``tf.io.encode_jpeg`` /
 ``decode_jpeg`` (its own libjpeg-turbo build, accurate integer IDCT), gives the same
-pixels on every Set5/Set14 luma at Q10 and Q20, hence the same row (tested); its fast
-integer IDCT instead moves about 30 % of the pixels by one grey level and the Q10
-PSNR by about -0.01 dB, the spread one decoder setting makes. Pillow's bundled
+pixels on the Set5/Set14 lumas at Q10 and Q20 (tested); its fast integer IDCT moves
+some pixels by one grey level, the spread one decoder setting makes. Pillow's bundled
 libjpeg (libjpeg-turbo in the wheels) uses the accurate integer DCT by default.
+
+(measured figures: README, 'JPEG artifact removal')
 """
 
 from __future__ import annotations

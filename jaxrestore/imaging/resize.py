@@ -20,7 +20,7 @@ the LR files that MATLAB's own ``imresize`` made for SelfExSR (Set5/Set14 at x2,
 x3 and x4, ``../shared/data/SelfExSR``), rounding after each pass gives every LR
 pixel at least 2 pixels from the border exactly (the outermost 2 rows and
 columns differ because those files were made from the uncropped images), while
-rounding once after two float passes disagrees on 11-15 % of the LR pixels.
+rounding once after two float passes does not (measured: README, 'Evaluate').
 
 :func:`imresize` (NumPy) takes HxW or HxWxC images: an integer image (uint8,
 uint16, ...) gives an image of the same dtype rounded after each pass, as MATLAB
@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import jax.numpy as jnp
 import numpy as np
 
 from jaxrestore.errors import ConfigError
@@ -149,8 +150,6 @@ def imresize_jax(image, scale: float | None = None, *, output_shape: tuple[int, 
     time. Computation is in the input's float dtype (float32 for integer input), and
     nothing is rounded: for MATLAB's uint8 result use :func:`imresize` on uint8.
     """
-    import jax.numpy as jnp
-
     image = jnp.asarray(image)
     if image.ndim not in (3, 4):
         raise ConfigError(f"imresize_jax expects an HWC or NHWC array, got shape {image.shape}; add a channel axis.")

@@ -23,9 +23,10 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxrestore.runtime.atomic import atomic_open
 from jaxrestore.errors import CheckpointError, DataError
 from jaxrestore.models.inception import FID_SIZE, POOL3_FEATURES, FIDInceptionV3
+from jaxrestore.runtime.atomic import atomic_open
+from jaxrestore.weights.inception import load_inception_variables
 
 FID_RECORDS = "fid.jsonl"
 
@@ -182,8 +183,6 @@ class InceptionFeatures:
                 )
             self.variables = weights
         else:
-            from jaxrestore.weights.inception import load_inception_variables
-
             self.variables = load_inception_variables(weights)
         if batch_size < 1:
             raise DataError(f"InceptionFeatures batch_size must be >= 1, got {batch_size}.")

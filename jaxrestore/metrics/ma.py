@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy import ndimage, special
+from scipy.io import loadmat
 
 from jaxrestore.errors import ConfigError, DataError
 from jaxrestore.imaging.resize import imresize
@@ -367,8 +368,6 @@ def load_model(path: str | os.PathLike) -> dict:
     if not path.is_file():
         raise ConfigError(f"Ma et al.'s model file {str(path)!r} does not exist; pass the path of the model.mat "
                           "of their release (see README, 'Evaluate').")
-    from scipy.io import loadmat
-
     try:
         data = loadmat(path)
     except Exception as err:  # scipy raises several types for a file that is not a v5 MAT file

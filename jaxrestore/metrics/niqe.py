@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy import ndimage, special
+from scipy.io import loadmat
 
 from jaxrestore.errors import ConfigError, DataError
 from jaxrestore.imaging.resize import imresize
@@ -132,8 +133,6 @@ def load_pristine_model(path: str | os.PathLike) -> dict:
         raise ConfigError(f"NIQE's pristine model file {str(path)!r} does not exist; pass the path of a file "
                           "that holds it (e.g. BasicSR's basicsr/metrics/niqe_pris_params.npz).")
     if path.suffix == ".mat":
-        from scipy.io import loadmat
-
         data = loadmat(path)
     elif path.suffix == ".npz":
         data = dict(np.load(path, allow_pickle=False))

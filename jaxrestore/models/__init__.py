@@ -1,4 +1,7 @@
-"""Flax modules only (no losses, no training logic).
+"""Every network of the package, as Flax modules only (no losses, no training logic): the
+restoration generators and discriminators of 000_* and 001_*, the GAN priors of 002_* and 003_*
+(DCGAN, BEGAN, PGGAN), Deep Image Prior's skip net, and the fixed networks of the losses and
+metrics (VGG19, FID's Inception-v3, LPIPS).
 
 ``build_generator`` / ``build_discriminator`` / ``build_encoder`` turn a config's
 ``model`` fields into a module, so methods, evaluation and conversion share one
@@ -13,11 +16,23 @@ import flax.linen as nn
 
 from jaxrestore.errors import ConfigError
 from jaxrestore.models.argan import ARGANDiscriminator, ARGANGenerator
+from jaxrestore.models.began import BEGANDiscriminator, BEGANGenerator
+from jaxrestore.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from jaxrestore.models.dip import SkipNet, skip_net
 from jaxrestore.models.esrgan_discriminator import VGGStyleDiscriminator
+from jaxrestore.models.inception import FIDInceptionV3
+from jaxrestore.models.lpips import LPIPS
 from jaxrestore.models.lsr_encoder import LSREncoder
+from jaxrestore.models.pggan import PGGANGenerator
 from jaxrestore.models.rrdbnet import RRDBNet
 from jaxrestore.models.srgan_discriminator import SRGANDiscriminator
 from jaxrestore.models.srresnet import SRResNet
+from jaxrestore.models.vgg import VGG19
+
+__all__ = ["ARGANDiscriminator", "ARGANGenerator", "BEGANDiscriminator", "BEGANGenerator", "DCGANDiscriminator",
+           "DCGANGenerator", "DISCRIMINATORS", "ENCODERS", "FIDInceptionV3", "GENERATORS", "LPIPS", "LSREncoder",
+           "PGGANGenerator", "RRDBNet", "SRGANDiscriminator", "SRResNet", "SkipNet", "VGG19", "VGGStyleDiscriminator",
+           "build_discriminator", "build_encoder", "build_generator", "skip_net"]
 
 GENERATORS = {"srresnet": SRResNet, "argan": ARGANGenerator, "rrdbnet": RRDBNet}
 DISCRIMINATORS = {"srgan": SRGANDiscriminator, "argan": ARGANDiscriminator, "vgg128": VGGStyleDiscriminator}

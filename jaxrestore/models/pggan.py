@@ -22,12 +22,11 @@ Initialisation is PGGAN's equalised learning rate: kernels N(0, 1), ``scale`` = 
 constant sqrt(2 / fan_in) (sqrt(1 / fan_in) for ``output``), ``b`` = 0.
 
 Memory (float32, 1024x1024): a forward + backward pass with respect to (z, params) keeps
-about 1.37 GB of activations per image (XLA's CPU memory analysis of ``jax.grad``: 1,367 MB
-for one image, 2,734 MB for two; the forward pass alone 145 MB per image). The 16- and
-32-channel blocks at 1024 and 512 dominate: one 16x1024x1024 tensor is 67 MB and the
-upsampled 32x1024x1024 input of ``features_16`` 134 MB. The weights are 92 MB; when each
-image optimises its own copy (IAGAN under ``vmap``), add 4 x 92 MB per image for weights,
-gradients and Adam's two moments: about 1.75 GB per image in all.
+the activations of every block, and the 16- and 32-channel blocks at 1024 and 512 dominate:
+one 16x1024x1024 tensor is 67 MB and the upsampled 32x1024x1024 input of ``features_16``
+134 MB. The weights are 92 MB; when each image optimises its own copy (IAGAN under
+``vmap``), add 4 x 92 MB per image for weights, gradients and Adam's two moments
+(measured memory per image: README, 'CSGM, IAGAN and back-projection').
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
+from jaxrestore.errors import ConfigError
+
 
 def umask() -> int:
     """The process's file-creation mask (read without changing it)."""
@@ -46,3 +48,18 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     """Writes ``text`` (UTF-8, newlines as given) to ``path`` atomically."""
     with atomic_open(path, "w", encoding="utf-8", newline="") as f:
         f.write(text)
+
+
+def check_target(path: str | None, *, suffix: str, hint: str, overwrite: bool) -> str:
+    """Refuses an ``--output`` path that is missing, has another ending (``hint`` says what to
+    write), lies in a missing folder or exists (unless ``overwrite``), before anything is made."""
+    if not path:
+        raise ConfigError(f"--output is required; {hint}.")
+    if not path.lower().endswith(suffix):
+        raise ConfigError(f"--output={path!r} must end in {suffix}; {hint}.")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise ConfigError(f"The output folder {directory!r} does not exist; create it first.")
+    if os.path.exists(path) and not overwrite:
+        raise ConfigError(f"{path!r} already exists; remove it or pass --overwrite.")
+    return path

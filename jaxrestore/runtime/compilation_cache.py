@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import jax
+
 ENV = "JAXRESTORE_COMPILATION_CACHE"
 OFF = ("off", "none", "")
 
@@ -35,8 +37,6 @@ def choose_directory(directory: str | None = None) -> str | None:
 def enable(directory: str | None = None) -> str | None:
     """Points JAX's persistent compilation cache at the chosen directory (see the module
     docstring); returns it, or None when off. Call before the first compilation."""
-    import jax
-
     chosen = choose_directory(directory)
     jax.config.update("jax_compilation_cache_dir", chosen)
     jax.config.update("jax_enable_compilation_cache", chosen is not None)

@@ -46,10 +46,12 @@ class Task:
     def __init__(self, task_cfg):
         self.cfg = task_cfg
 
-    # What subclasses define --------------------------------------------------------
     @property
     def options(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The protocol's option from ``config.task`` (``{"scale": 4}``, ``{"quality": 10}``), or none."""
+        return {self.protocol.option: self.cfg[self.protocol.option]} if self.protocol else {}
+
+    # What subclasses define --------------------------------------------------------
 
     def check(self, config) -> None:
         """Raises ConfigError for settings this task cannot train with."""
@@ -97,10 +99,6 @@ class SuperResolution(Task):
     protocol = SRProtocol
     fidelity_config = "configs/srresnet.py"
 
-    @property
-    def options(self):
-        return {"scale": self.cfg.scale}
-
     def check(self, config) -> None:
         patch = config.data.patch_size
         if patch % self.cfg.scale:
@@ -128,10 +126,6 @@ class JpegArtifacts(Task):
     protocol = JpegProtocol
     fidelity_config = "configs/argan.py"
 
-    @property
-    def options(self):
-        return {"quality": self.cfg.quality}
-
     def check(self, config) -> None:
         check_quality(self.cfg.quality)
         patch = config.data.patch_size
@@ -157,10 +151,6 @@ class Generation(Task):
 
     name, description = "generate", "a GAN prior's samples (configs/dcgan.py)"
     augmentation = "hflip"  # the DCGAN recipe (002_* Sec. 3.2): faces are flipped, never rotated
-
-    @property
-    def options(self):
-        return {}
 
     def check(self, config) -> None:
         patch = config.data.patch_size

@@ -10,7 +10,7 @@ import os
 import numpy as np
 
 from jaxrestore.errors import ConfigError
-from jaxrestore.runtime.atomic import atomic_open
+from jaxrestore.runtime.atomic import atomic_open, check_target
 from jaxrestore.runtime.checkpoints import write_generator_run
 from jaxrestore.weights.inception import inception_torch_arrays
 from jaxrestore.weights.pggan import pggan_torch_arrays
@@ -21,13 +21,7 @@ from jaxrestore.weights.vgg19 import torchvision_features
 
 def write_npz(path: str, arrays: dict[str, np.ndarray], *, overwrite: bool = False) -> None:
     """Writes ``arrays`` to ``path`` (.npz) via a temporary file and ``os.replace``."""
-    if not path.endswith(".npz"):
-        raise ConfigError(f"--output={path!r} must end in .npz; name the output file like vgg19.npz.")
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise ConfigError(f"The output folder {directory!r} does not exist; create it first.")
-    if os.path.exists(path) and not overwrite:
-        raise ConfigError(f"{path!r} already exists; remove it or pass --overwrite.")
+    check_target(path, suffix=".npz", hint="name the output file like vgg19.npz", overwrite=overwrite)
     with atomic_open(path, "wb") as f:
         np.savez(f, **arrays)
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+import ml_collections
 import numpy as np
 
 from jaxrestore.errors import CheckpointError
@@ -204,8 +205,6 @@ def rrdbnet_state_dict(variables: Mapping, *, layout: str = "basicsr") -> tuple[
 def rrdbnet_run_config(arch: Mapping[str, int]):
     """The config.json of a converted run: the task and exactly RRDBNet's architecture fields
     (``init_from`` compares only the keys both configs have)."""
-    import ml_collections
-
     return ml_collections.ConfigDict({
         "task": {"name": "sr", "scale": int(arch["scale"])},
         "model": {"generator": "rrdbnet", "num_blocks": int(arch["num_blocks"]),

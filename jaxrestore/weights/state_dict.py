@@ -15,6 +15,7 @@ import pickle
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from safetensors.numpy import load_file
 
 from jaxrestore.errors import CheckpointError
 
@@ -60,7 +61,7 @@ def load_state_dict(path: str | os.PathLike, *, key: str | Sequence[str] | None 
 
 def _load_torch(path: str) -> Mapping:
     try:
-        import torch  # Lazy: torch is an optional dependency, needed only for .pth files.
+        import torch  # local: torch is optional (the torch extra); only a .pth file needs it
     except ImportError:
         raise CheckpointError(
             f"Reading {path!r} needs PyTorch; `pip install torch`, or convert the file to "
@@ -102,8 +103,6 @@ def _torch_to_numpy(obj, torch):
 
 
 def _load_safetensors(path: str) -> dict[str, np.ndarray]:
-    from safetensors.numpy import load_file
-
     try:
         return dict(load_file(path))
     except Exception as err:  # safetensors raises its own error types for bad headers/dtypes.

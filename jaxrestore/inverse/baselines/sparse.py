@@ -1,4 +1,5 @@
-"""Sparse-coding restoration with a fixed overcomplete DCT patch dictionary (issue 12).
+"""Sparse-coding restoration with a fixed overcomplete DCT patch dictionary (002_* Table 1's
+sparse baseline).
 
 The prior is Elad & Aharon's (IEEE TIP 15(12), 2006, "Image denoising via sparse and
 redundant representations over learned dictionaries"): every ``p`` x ``p`` patch of the

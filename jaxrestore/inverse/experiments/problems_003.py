@@ -15,7 +15,7 @@ A problem knows, for the ``task`` section of the config:
 - ``baseline_scale(setting)``: the SR factor DIP's settings depend on (None elsewhere);
 - ``iagan_counts``: which of 003_*'s IAGAN iteration counts applies (compressed sensing or SR);
 - ``naive_label``, ``setting_text(value)``, ``setting_label(value)``: how the run and its
-  tables name the column and the setting.
+  tables name the column and the setting (from the class's two format strings).
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from jaxrestore.inverse import operators as ops
 class MeasurementProblem:
     name = ""
     naive_label = ""
+    setting_format = ""  # the setting in progress lines, "{value}" and "{cfg.<field>}" filled in
+    label_format = ""  # the setting in the tables' first column
     iagan_counts = "iagan_sr"  # 003_*'s IAGAN count for this task (tables.SETTINGS); deblurring: SR's
     bicubic_bp = False  # whether task.bp_inverse='bicubic' applies (SR only)
 
@@ -64,30 +66,24 @@ class MeasurementProblem:
         return None
 
     def setting_text(self, value) -> str:
-        raise NotImplementedError
+        return f"{self.setting_format.format(value=value, cfg=self.cfg)}, noise {self.cfg.noise:g}/255"
 
-    @staticmethod
-    def setting_label(value) -> str:
-        raise NotImplementedError
+    @classmethod
+    def setting_label(cls, value) -> str:
+        return cls.label_format.format(value=value)
 
 
 class CompressedSensing(MeasurementProblem):
     """What both compressed-sensing problems share: a sweep over ratios m/n, ``A^T y`` as naive."""
 
     iagan_counts = "iagan_cs"
+    setting_format, label_format = "ratio m/n {value:g}", "CS ratio {value:g}"
 
     def settings(self):
         return [ops.check_ratio(r) for r in (tuple(self.cfg.ratios) or (self.cfg.ratio,))]
 
     def naive(self, operator, y):
         return operator.AT(y)
-
-    def setting_text(self, value):
-        return f"ratio m/n {value:g}, noise {self.cfg.noise:g}/255"
-
-    @staticmethod
-    def setting_label(value):
-        return f"CS ratio {value:g}"
 
 
 class GaussianSensing(CompressedSensing):
@@ -117,6 +113,7 @@ class SuperResolution(MeasurementProblem):
     """MATLAB bicubic downsampling by ``task.scale`` (Tables 2-3)."""
 
     name, naive_label = "sr", "Bicubic"
+    setting_format, label_format = "x{value}", "SR x{value}"
     bicubic_bp = True
 
     def settings(self):
@@ -147,28 +144,15 @@ class SuperResolution(MeasurementProblem):
     def baseline_scale(self, setting):
         return int(setting)
 
-    def setting_text(self, value):
-        return f"x{value}, noise {self.cfg.noise:g}/255"
-
-    @staticmethod
-    def setting_label(value):
-        return f"SR x{value}"
-
 
 class Deblur(MeasurementProblem):
     """A ``task.blur`` x ``task.blur`` uniform blur with circular boundaries (Table 4)."""
 
     name, naive_label = "deblur", "Blurred"
+    setting_format, label_format = "{cfg.blur}x{cfg.blur} uniform blur", "Deb U(9x9)"
 
     def operator(self, shape, setting):
         return ops.uniform_blur(shape, int(self.cfg.blur))
-
-    def setting_text(self, value):
-        return f"{self.cfg.blur}x{self.cfg.blur} uniform blur, noise {self.cfg.noise:g}/255"
-
-    @staticmethod
-    def setting_label(value):
-        return "Deb U(9x9)"
 
 
 PROBLEMS: dict[str, type[MeasurementProblem]] = {

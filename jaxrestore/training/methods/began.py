@@ -24,16 +24,14 @@ The surface is UnconditionalGanMethod's (``init``, ``frozen``, ``train_step``,
 
 from __future__ import annotations
 
-from typing import Any
 
 import jax
 import jax.numpy as jnp
-import optax
 from flax import struct
 
 from jaxrestore.errors import ConfigError
 from jaxrestore.models.began import BEGANDiscriminator, BEGANGenerator, num_blocks
-from jaxrestore.training.methods.common import Method, Net, adam_step, lr_schedule, net_variables, uniform_latents
+from jaxrestore.training.methods.common import Net, PriorMethod, adam_step, uniform_latents
 
 
 @struct.dataclass
@@ -64,36 +62,19 @@ def _number(section, name: str, low: float, high: float) -> float:
     return float(value)
 
 
-class BeganMethod(Method):
-    name = "began"
-    tasks = ("generate",)
-
-    @classmethod
-    def adversarial(cls, config) -> bool:
-        return True  # D's reconstruction game is the whole objective
-
-    @classmethod
-    def needs_pretrained_generator(cls, config) -> bool:
-        return False  # a prior is trained from scratch
+class BeganMethod(PriorMethod):
+    name, label, prior_name, model = "began", "BEGAN", "BEGAN", "began"
 
     def __init__(self, config):
-        self.config = config
-        model, opt = config.model, config.optimizer
-        if model.get("generator") != "began" or model.get("discriminator") != "began":
-            raise ConfigError("the BEGAN method trains the BEGAN prior: set config.model.generator and "
-                              "config.model.discriminator to 'began' (see configs/began.py).")
+        super().__init__(config)
+        model = config.model
         self.size = int(config.data.patch_size)
         num_blocks(self.size)  # one clear error for an impossible image size
-        self.z_dim = int(model.z_dim)
         self.gamma = _number(config.loss, "gamma", 0.0, 1.0)
         self.lambda_k = _number(config.loss, "lambda_k", 0.0, 1.0)
         self.generator = BEGANGenerator(z_dim=self.z_dim, features=int(model.features), size=self.size)
         self.discriminator = BEGANDiscriminator(features=int(model.d_features), size=self.size,
                                                 code_dim=int(model.code_dim))
-        self.g_tx = optax.scale_by_adam(opt.b1, opt.b2, opt.eps)
-        self.d_tx = optax.scale_by_adam(opt.b1, opt.b2, opt.eps)
-        self.g_lr, self.d_lr = lr_schedule(opt, opt.g_lr), lr_schedule(opt, opt.d_lr)
-        self.frozen: dict[str, Any] = {}
 
     def init(self, key, batch) -> BeganState:
         return jax.jit(self._init)(key, batch["target"][:1])
@@ -133,16 +114,3 @@ class BeganMethod(Method):
                    "train/measure": loss_real + jnp.abs(balance)}
         return state.replace(step=state.step + 1, g=state.g.replace(params=g_params, opt_state=g_opt),
                              d=state.d.replace(params=d_params, opt_state=d_opt), k=k), metrics
-
-    pretrain_step = train_step
-
-    def latents(self, key, n: int):
-        """``n`` latents of G's distribution, z ~ U(-1, 1)."""
-        return uniform_latents(key, n, self.z_dim)
-
-    @staticmethod
-    def generator_variables(state: BeganState) -> dict:
-        return net_variables(state.g)
-
-    def with_generator(self, state, variables):
-        raise ConfigError("a BEGAN prior is trained from scratch here; drop config.init_from.")

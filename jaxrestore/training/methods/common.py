@@ -15,6 +15,7 @@ import jax
 import optax
 from flax import struct
 
+from jaxrestore.errors import ConfigError
 from jaxrestore.weights.vgg19 import load_vgg19_params
 
 
@@ -97,3 +98,54 @@ class Method:
         """Whether the encoder must come from a run (``init_encoder_from``, or an ``init_from`` run
         that has one) rather than from its initialisation."""
         return False
+
+
+class PriorMethod(Method):
+    """What the methods that train a GAN prior share (the unconditional GAN, BEGAN): the task
+    ``generate``, an adversarial game from scratch, one step that serves as the pre-training step
+    too, latents ``z ~ U(-1, 1)`` of ``z_dim`` numbers, and G's variables in ``state.g``."""
+
+    tasks = ("generate",)
+    label = ""  # how messages name the method, e.g. "unconditional GAN"
+    prior_name = "GAN"  # how messages name the prior it trains
+    model = ""  # what config.model.generator and .discriminator name (its config: configs/<model>.py)
+
+    @classmethod
+    def check(cls, config) -> None:
+        model = config.model
+        if model.get("generator") != cls.model or model.get("discriminator") != cls.model:
+            raise ConfigError(f"the {cls.label} method trains the {cls.model.upper()} prior: set "
+                              f"config.model.generator and config.model.discriminator to {cls.model!r} "
+                              f"(see configs/{cls.model}.py).")
+
+    @classmethod
+    def adversarial(cls, config) -> bool:
+        return True  # the adversarial game is the whole objective
+
+    @classmethod
+    def needs_pretrained_generator(cls, config) -> bool:
+        return False  # a prior is trained from scratch
+
+    def __init__(self, config):
+        self.check(config)
+        self.config = config
+        opt = config.optimizer
+        self.z_dim = int(config.model.z_dim)
+        self.g_tx = optax.scale_by_adam(opt.b1, opt.b2, opt.eps)
+        self.d_tx = optax.scale_by_adam(opt.b1, opt.b2, opt.eps)
+        self.g_lr, self.d_lr = lr_schedule(opt, opt.g_lr), lr_schedule(opt, opt.d_lr)
+        self.frozen: dict[str, Any] = {}
+
+    def pretrain_step(self, frozen, state, batch, key):
+        return self.train_step(frozen, state, batch, key)
+
+    def latents(self, key, n: int):
+        """``n`` latents of G's distribution, z ~ U(-1, 1)."""
+        return uniform_latents(key, n, self.z_dim)
+
+    @staticmethod
+    def generator_variables(state) -> dict:
+        return net_variables(state.g)
+
+    def with_generator(self, state, variables):
+        raise ConfigError(f"a {self.prior_name} prior is trained from scratch here; drop config.init_from.")

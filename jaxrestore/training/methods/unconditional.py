@@ -16,40 +16,21 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import optax
 
-from jaxrestore.errors import ConfigError
 from jaxrestore.losses import adversarial
 from jaxrestore.models.dcgan import DCGANDiscriminator, DCGANGenerator
-from jaxrestore.training.methods.common import Method, Net, adam_step, lr_schedule, net_variables, uniform_latents
+from jaxrestore.training.methods.common import Net, PriorMethod, adam_step, uniform_latents
 from jaxrestore.training.methods.gan import GanState
 
 
-class UnconditionalGanMethod(Method):
-    name = "unconditional_gan"
-    tasks = ("generate",)
-
-    @classmethod
-    def adversarial(cls, config) -> bool:
-        return True  # the GAN loss is the whole objective
-
-    @classmethod
-    def needs_pretrained_generator(cls, config) -> bool:
-        return False  # a prior is trained from scratch
+class UnconditionalGanMethod(PriorMethod):
+    name, label, prior_name, model = "unconditional_gan", "unconditional GAN", "GAN", "dcgan"
 
     def __init__(self, config):
-        self.config = config
-        model, opt = config.model, config.optimizer
-        if model.generator != "dcgan" or model.discriminator != "dcgan":
-            raise ConfigError("the unconditional GAN method trains the DCGAN prior: set config.model.generator "
-                              "and config.model.discriminator to 'dcgan' (see configs/dcgan.py).")
-        self.z_dim = int(model.z_dim)
+        super().__init__(config)
+        model = config.model
         self.generator = DCGANGenerator(z_dim=self.z_dim, features=model.features, size=config.data.patch_size)
         self.discriminator = DCGANDiscriminator(features=model.d_features)
-        self.g_tx = optax.scale_by_adam(opt.b1, opt.b2, opt.eps)
-        self.d_tx = optax.scale_by_adam(opt.b1, opt.b2, opt.eps)
-        self.g_lr, self.d_lr = lr_schedule(opt, opt.g_lr), lr_schedule(opt, opt.d_lr)
-        self.frozen = {}
 
     def init(self, key, batch) -> GanState:
         return jax.jit(self._init)(key, batch["target"][:1])
@@ -100,16 +81,3 @@ class UnconditionalGanMethod(Method):
         metrics = {"train/d_loss": loss_d, "train/g_loss": loss_g,
                    "train/d_real_logit": jnp.mean(real_logits), "train/d_fake_logit": jnp.mean(fake_logits)}
         return state.replace(step=state.step + 1, g=Net(g_params, g_stats, g_opt), d=d), metrics
-
-    pretrain_step = train_step
-
-    def latents(self, key, n: int):
-        """``n`` latents of G's distribution, z ~ U(-1, 1)."""
-        return uniform_latents(key, n, self.z_dim)
-
-    @staticmethod
-    def generator_variables(state: GanState) -> dict:
-        return net_variables(state.g)
-
-    def with_generator(self, state, variables):
-        raise ConfigError("a GAN prior is trained from scratch here; drop config.init_from.")
