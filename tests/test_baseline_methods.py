@@ -4,6 +4,9 @@ run equals per-image runs, no prior is needed without a GAN method, the tune com
 its grid, and bad input is one clear error that writes nothing."""
 
 import json
+import os
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -12,7 +15,7 @@ import pytest
 
 from configs import gan_prior
 from configs import iagan as iagan_config
-from conftest import apply_overrides
+from conftest import REPO, apply_overrides
 from jaxrestore.data.pipeline import make_eval_images
 from jaxrestore.errors import CheckpointError, ConfigError
 from jaxrestore.inverse.experiments import gan_prior as experiment, iagan as iagan_experiment
@@ -195,3 +198,12 @@ def test_the_dip_column_is_dip_on_the_measurements_with_one_key_per_image_in_any
                            scale=8, noisy=True).iterations == 1000  # x8: 4000, a quarter with noise
     with pytest.raises(ConfigError, match="64"):
         methods.options("dip", iagan_config.get_config("task=sr,scale=4").baselines, (32, 32, 3), scale=4)
+
+
+@pytest.mark.parametrize("module", ["jaxrestore.tune", "jaxrestore.inverse.baselines.tune"])
+def test_the_tune_command_and_its_former_path_refuse_a_missing_method_in_one_line(module):
+    result = subprocess.run([sys.executable, "-m", module, "--config=configs/gan_prior.py:task=denoise"], cwd=REPO,
+                            env={**os.environ, "JAX_PLATFORMS": "cpu"}, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines()[-1] == ("error: give --method=tv|lr|sparse|dip and "
+                                                      "--data=VALIDATION_IMAGES (disjoint from the test set).")

@@ -18,7 +18,7 @@ from configs import gan_prior
 from jaxrestore.errors import CheckpointError, ConfigError, DataError
 from jaxrestore.imaging.io import read_image, write_image
 from jaxrestore.inverse.experiments import gan_prior as experiment
-from jaxrestore.inverse.experiments.common import scores
+from jaxrestore.inverse.experiments.common import CSV_COLUMNS, scores
 from jaxrestore.inverse import operators as ops
 from jaxrestore.inverse.experiments.problems_002 import PROBLEMS, build_problem
 from test_unconditional_gan import prior_config
@@ -114,6 +114,9 @@ def test_the_command_writes_results_figure_and_config(prior_run, tmp_path):
     assert on_disk["solver"]["iterations"] == 4 and on_disk["poisson_residual_max"] < 1e-5
     rows = list(csv.DictReader((workdir / "results.csv").open()))
     assert [r["method"] for r in rows] == list(on_disk["methods"])
+    # One schema for both experiments: the same CSV columns and score names; 002_*'s headline.
+    assert list(rows[0]) == list(CSV_COLUMNS) and on_disk["headline"] == "psnr_mean"
+    assert set(on_disk["methods"]["ours"]) == {"psnr_mean", "psnr_of_mean_mse", "ssim", "mse", "seconds_per_image"}
     assert float(rows[1]["psnr_mean"]) == pytest.approx(on_disk["methods"]["ours"]["psnr_mean"], abs=1e-4)
     assert "| ours_blend |" in (workdir / "results.md").read_text()
     assert json.loads((workdir / "config.json").read_text())["task"]["name"] == "inpaint"

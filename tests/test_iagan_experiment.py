@@ -2,6 +2,7 @@
 the paper's settings by prior, the naive column against NumPy's FFT, back-projection never
 increasing the error without noise, sweeps, the written results, and bad input."""
 
+import csv
 import json
 import os
 import subprocess
@@ -15,7 +16,7 @@ from configs import iagan as iagan_config
 from conftest import REPO, apply_overrides
 from jaxrestore.errors import ConfigError, DataError
 from jaxrestore.inverse.experiments import iagan as experiment
-from jaxrestore.inverse.experiments.common import load_test_images
+from jaxrestore.inverse.experiments.common import CSV_COLUMNS, load_test_images
 from jaxrestore.inverse.experiments.problems_003 import build_problem
 from jaxrestore.inverse.priors import Prior
 from jaxrestore.inverse.operators.sensing import fourier_mask
@@ -104,6 +105,11 @@ def test_fourier_run_naive_is_numpy_zero_filled_ifft_and_bp_never_raises_the_err
     table = (tmp_path / "results.md").read_text()
     assert "| CS ratio 0.3 |" in table and "naive IFFT" in table and "IAGAN-BP" in table
     assert (tmp_path / "figure.png").stat().st_size > 0 and (tmp_path / "results.csv").exists()
+    # One schema for both experiments: the same CSV columns and score names; 003_*'s headline.
+    rows = list(csv.DictReader((tmp_path / "results.csv").open()))
+    assert list(rows[0]) == list(CSV_COLUMNS) and written["headline"] == "psnr_of_mean_mse"
+    assert set(m["csgm"]) == {"psnr_mean", "psnr_of_mean_mse", "ssim", "ps", "mse", "seconds_per_image"}
+    assert float(rows[1]["psnr_of_mean_mse"]) == pytest.approx(m["csgm"]["psnr_of_mean_mse"], abs=1e-4)
 
 
 def test_naive_gaussian_is_numpy_transpose_and_the_stored_matrix_is_not_compiled_in():

@@ -36,7 +36,7 @@ def test_device_side_means_equal_the_per_step_values(make_config, tmp_path):
     train_and_evaluate(make_config("csrgan", **overrides, **{"train.log_every": 1}), str(tmp_path / "each"))
     train_and_evaluate(make_config("csrgan", **overrides, **{"train.log_every": 3}), str(tmp_path / "every3"))
     each, every3 = logged_scalars(tmp_path / "each"), logged_scalars(tmp_path / "every3")
-    # summaries.read_scalars (what the notebooks plot) reads the same values as this reader.
+    # runtime.scalars.read_scalars (what the notebooks plot) reads the same values as this reader.
     from jaxrestore.runtime.scalars import read_scalars
 
     read = read_scalars(tmp_path / "every3")

@@ -1,7 +1,8 @@
 """The former path of ``python -m jaxrestore.tune`` (baseline tuning), kept so that command lines
-written before still run: ``python -m jaxrestore.inverse.baselines.tune ...`` is that command."""
+written before still run: ``python -m jaxrestore.inverse.baselines.tune ...`` runs that command
+as if it had been named (its module becomes ``__main__``, so ``--help`` lists its flags)."""
 
-from jaxrestore import tune
+import runpy
 
 if __name__ == "__main__":
-    tune.main()
+    runpy.run_module("jaxrestore.tune", run_name="__main__", alter_sys=True)
