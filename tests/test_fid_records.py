@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from jaxrestore.errors import ConfigError, DataError
 from jaxrestore.metrics.fid import FID_RECORDS, append_fid_record, read_fid_records

@@ -5,11 +5,9 @@ this package reads without torch. Each reads its file through :mod:`jaxrestore.w
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 
-from jaxrestore.errors import ConfigError
 from jaxrestore.runtime.atomic import atomic_open, check_target
 from jaxrestore.runtime.checkpoints import write_generator_run
 from jaxrestore.weights.inception import inception_torch_arrays
