@@ -25,10 +25,10 @@ import jax
 from absl import flags, logging
 from ml_collections import config_flags
 
+from jaxrestore.errors import JaxRestoreError
 from jaxrestore.inverse import experiments
 from jaxrestore.runtime import compilation_cache
 from jaxrestore.runtime.cli import fail, parse_config_flags, quiet_library_logs, reject_arguments, run_app
-from jaxrestore.errors import JaxRestoreError
 from jaxrestore.runtime.preemption import TrainingInterrupted
 
 FLAGS = flags.FLAGS

@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from jaxrestore.runtime.atomic import atomic_open
 from jaxrestore.errors import DataError
+from jaxrestore.runtime.atomic import atomic_open
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 

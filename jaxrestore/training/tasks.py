@@ -28,8 +28,8 @@ import numpy as np
 from jaxrestore.data.pipeline import make_train_dataset
 from jaxrestore.data.transforms import make_degradation
 from jaxrestore.errors import ConfigError
-from jaxrestore.evaluation.jpeg import JpegProtocol, JpegRestorer, degrade_jpeg
 from jaxrestore.evaluation.base import luma_uint8
+from jaxrestore.evaluation.jpeg import JpegProtocol, JpegRestorer, degrade_jpeg
 from jaxrestore.evaluation.restorers import ModelRestorer
 from jaxrestore.evaluation.sr import BicubicRestorer, SRProtocol, degrade_sr, modcrop
 from jaxrestore.imaging.jpeg import check_quality

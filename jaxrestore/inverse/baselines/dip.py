@@ -64,9 +64,9 @@ import optax
 from absl import logging
 
 from jaxrestore.errors import ConfigError
-from jaxrestore.runtime.progress import duration
 from jaxrestore.inverse.operators.base import Operator, check_shape
 from jaxrestore.models.dip import SkipNet, check_image_size, skip_net
+from jaxrestore.runtime.progress import duration
 
 
 @dataclasses.dataclass(frozen=True)
