@@ -51,7 +51,11 @@ Fields:
 * ``data.test`` / ``data.max_images`` — test images (a source spec) and how many (0: all);
   ``data.center_crop`` / ``data.resize`` as in training (CelebA's test split through
   tensorflow-datasets: ``tfds:celeb_a:test`` with 108 and 64, as configs/dcgan.py:celeba).
-* ``figure_images`` — rows of ``figure.png``; ``seed`` — corruption noise and z's start.
+* ``figure_images`` — rows of ``figure.png`` (0: no figure); ``seed`` — corruption noise and z's start.
+* ``recompute`` — the workdir is a run (jaxrestore/inverse/experiments/runs.py): rerunning the same
+  config continues an interrupted run from its finished chunks, and shows a finished one's results
+  without recomputing them; ``True`` computes them again. A workdir holding anything else (a
+  training run, a prior, another config) is refused.
 """
 
 import ml_collections
@@ -96,4 +100,5 @@ def get_config(arg: str | None = None):
     c.data = ml_collections.ConfigDict({"test": "procedural:faces:count=16:size=64:seed=1000000",
                                         "max_images": 0, "tfds_data_dir": "", "center_crop": 0, "resize": 0})
     c.figure_images = 8
+    c.recompute = False
     return c

@@ -53,7 +53,9 @@ Fields:
   per image, three times: current, best, Adam's moments); ``ps_net`` — LPIPS backbone
   (``alex``, 003_*'s PS; or ``vgg``).
 * ``data.test`` / ``data.max_images`` / ``data.center_crop`` / ``data.resize`` — the test
-  images (as configs/gan_prior.py); ``figure_images`` — rows of ``figure.png``; ``seed``.
+  images (as configs/gan_prior.py); ``figure_images`` — rows of ``figure.png`` (0: no figure); ``seed``.
+* ``recompute`` — as configs/gan_prior.py: the workdir is a run that a rerun continues (or shows,
+  when finished); ``True`` computes it again.
 """
 
 import ml_collections
@@ -117,4 +119,5 @@ def get_config(arg: str | None = None):
     c.data = ml_collections.ConfigDict({"test": "procedural:faces:count=8:size=64:seed=1000000",
                                         "max_images": 0, "tfds_data_dir": "", "center_crop": 0, "resize": 0})
     c.figure_images = 6
+    c.recompute = False
     return c

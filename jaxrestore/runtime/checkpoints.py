@@ -107,12 +107,25 @@ def state_mismatch(saved_metadata, abstract_state) -> str | None:
     return None
 
 
+def item_metadata(manager: ocp.CheckpointManager, step: int, item: str):
+    """The metadata of one item of a checkpoint; a step that lacks the item (removed by hand, or
+    written by something else) is one CheckpointError naming the step and what it holds."""
+    metadata = manager.item_metadata(step)
+    present = [key for key in ("state", "generator", "data") if key in metadata.keys() and metadata[key] is not None]
+    if item not in present:
+        raise CheckpointError(f"the checkpoint at step {step} in {manager.directory} has no {item!r} item (it holds "
+                              f"{', '.join(present) or 'nothing'}): it was removed or never completed; delete the "
+                              f"folder {Path(manager.directory) / str(step)} to fall back to the checkpoint before "
+                              "it, or pass another run.")
+    return metadata[item]
+
+
 def restore_state(manager: ocp.CheckpointManager, step: int, abstract_state, data_iterator, *,
                   config_note: str = "", data_position: int | None = None):
     """Restores the training state into the structure (and shardings) of ``abstract_state``
     and the iterator in place; a checkpoint of another state (another method, an EMA or
     discriminator this config does not have) is a CheckpointError naming the difference."""
-    mismatch = state_mismatch(manager.item_metadata(step)["state"], abstract_state)
+    mismatch = state_mismatch(item_metadata(manager, step, "state"), abstract_state)
     if mismatch:
         differs = f"; the config differs from the run's config.json in {config_note}" if config_note else ""
         raise CheckpointError(f"the checkpoint at step {step} in {manager.directory} cannot be resumed with this "
@@ -276,7 +289,7 @@ def network_variables(variables: dict, *, ema: bool = False, source: str = "the 
 def restore_on_this_host(manager: ocp.CheckpointManager, step: int, item: str):
     """Restores one item as NumPy arrays, whatever devices the run that saved it had
     (a run trained on 8 TPU chips is evaluated on one CPU)."""
-    metadata = manager.item_metadata(step)[item]
+    metadata = item_metadata(manager, step, item)
     device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
     abstract = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), metadata)
     restored = manager.restore(step, args=ocp.args.Composite(**{item: ocp.args.StandardRestore(abstract)}))

@@ -9,9 +9,12 @@ traceback.
 
 from __future__ import annotations
 
+import ast
 import difflib
+import re
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from absl import app, flags, logging
 
@@ -119,14 +122,31 @@ def config_fields(argv: Sequence[str]) -> list[str] | None:
     return list(flat_config(config.to_dict()))
 
 
-def unknown_field_message(flag: str, field: str, fields: Sequence[str]) -> str:
+def fields_listed_in(argv: Sequence[str]) -> str:
+    """Where the fields of the ``--config`` file are explained: its own docstring when it has a
+    ``Fields`` section (the restoration experiments), else ``configs/common.py`` (training)."""
+    path = (config_argument(argv) or "").partition(":")[0]
+    try:
+        doc = ast.get_docstring(ast.parse(Path(path).read_text())) or ""
+    except (OSError, SyntaxError, ValueError):
+        doc = ""
+    return f"the docstring of {path}" if re.search(r"^Fields\b", doc, re.M) else "configs/common.py"
+
+
+def unknown_field_message(flag: str, field: str, fields: Sequence[str],
+                          listed_in: str = "configs/common.py") -> str:
     """One sentence for a ``--config.*`` flag naming a field the config lacks, with suggestions."""
     name = field.split(".")[-1]
-    guesses = list(FIELD_SYNONYMS.get(name, ()))
+    known = set(fields)
+    guesses = [f for f in FIELD_SYNONYMS.get(name, ()) if f in known]
+    if name in ("learning_rate", "lr"):  # this config's learning rates, those of the flag's own section first
+        section = field.rpartition(".")[0]
+        rates = [f for f in fields if f.split(".")[-1] == "lr" or f.endswith("_lr")]
+        guesses += sorted((f for f in rates if f not in guesses), key=lambda f: not f.startswith(section + "."))
     guesses += [f for f in difflib.get_close_matches(field, fields, n=3, cutoff=0.6) if f not in guesses]
     guesses += [f for f in fields if f.split(".")[-1] == name and f not in guesses]
     hint = f"; did you mean {' or '.join(guesses[:3])}?" if guesses else ""
-    return f"unknown config field {field!r} in {flag}{hint} (the fields are listed in configs/common.py)."
+    return f"unknown config field {field!r} in {flag}{hint} (the fields are listed in {listed_in})."
 
 
 def check_config_overrides(argv: Sequence[str]) -> None:
@@ -140,7 +160,19 @@ def check_config_overrides(argv: Sequence[str]) -> None:
     known = set(fields)
     for flag, field in overrides:
         if field not in known:
-            raise ConfigError(unknown_field_message(flag.replace("--noconfig.", "--config."), field, fields))
+            raise ConfigError(unknown_field_message(flag.replace("--noconfig.", "--config."), field, fields,
+                                                    fields_listed_in(argv)))
+
+
+def check_override_order(argv: Sequence[str]) -> None:
+    """Refuses a ``--config.a.b`` override placed before ``--config=FILE``, which absl cannot apply."""
+    first = next((i for i, a in enumerate(argv) if a.startswith("--config=")), None)
+    if first is None:
+        return
+    early = next((a for a in argv[1:first] if a.startswith(OVERRIDE_PREFIXES)), None)
+    if early is not None:
+        raise ConfigError(f"{early.split('=', 1)[0]} comes before --config={config_argument(argv)}; put "
+                          "--config=FILE first, then the --config.* overrides of its fields.")
 
 
 def parse_config_flags(argv: Sequence[str]) -> list[str]:
@@ -148,6 +180,7 @@ def parse_config_flags(argv: Sequence[str]) -> list[str]:
     for ``absl.app.run(..., flags_parser=parse_config_flags)``; a mistake is one line and exit 2."""
     config_arg = config_argument(argv) or "?"
     try:
+        check_override_order(argv)
         check_config_overrides(argv)
         rest = flags.FLAGS(argv)
         if flags.FLAGS["config"].value is not None:

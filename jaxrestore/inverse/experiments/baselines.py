@@ -118,7 +118,7 @@ class Baseline:
 
     label: str
     options: Callable  # (section, shape, *, scale, noisy) -> the options object, checked
-    solve: Callable  # options -> fn(operator, y01 chunk[, key chunk]) -> (images, a per-image diagnostic or None)
+    solve: Callable  # options -> fn(operator, y01 chunk[, key chunk]) -> (images[, a per-image diagnostic])
     summary: Callable  # (diagnostics of all images, options) -> what results.json records
     compiled: bool = True  # one compiled program for every chunk; False: the solver compiles its own steps
     keyed: bool = False  # the solve takes one PRNG key per image
@@ -130,7 +130,7 @@ def _tv(opts):
 
 
 def _lr(opts):
-    return lambda op, y: (jax.vmap(lambda one: lowrank_restore(op, one, opts).image)(y), None)
+    return lambda op, y: (jax.vmap(lambda one: lowrank_restore(op, one, opts).image)(y),)
 
 
 def _sparse(opts):
@@ -172,20 +172,22 @@ def check_operator(name: str, operator) -> None:
 
 
 def restore(name: str, operator, y01, opts, key, *, chunk: int,
-            report: Callable[[str], None] = logging.info) -> tuple[np.ndarray, float, dict]:
+            report: Callable[[str], None] = logging.info, store=None) -> tuple[np.ndarray, float, dict]:
     """Baseline ``name`` on every observation ``y01`` (N x output shape, [0, 1] scale) with
-    one shared operator, ``chunk`` images at a time with progress. Returns (images N x H x W x C
-    clipped to [0, 1], seconds per image, diagnostics for results.json)."""
+    one shared operator, ``chunk`` images at a time with progress (finished chunks saved to and
+    read from ``store``, :class:`.runs.ChunkStore`). Returns (images N x H x W x C clipped to
+    [0, 1], seconds per image, diagnostics for results.json)."""
     check_operator(name, operator)
     baseline = REGISTRY[name]
     y01 = jnp.asarray(y01, jnp.float32)
     n = int(y01.shape[0])
     batched = (y01, jax.random.split(key, n)) if baseline.keyed else (y01,)
     what = baseline.label if baseline.compiled else f"{baseline.label} ({opts.iterations} iterations)"
-    (images, diagnostics), compile_s, solve_s = run_in_chunks(
-        baseline.solve(opts), (operator,), batched, chunk=chunk, what=what, report=report, jit=baseline.compiled)
+    (images, *diagnostics), compile_s, solve_s = run_in_chunks(
+        baseline.solve(opts), (operator,), batched, chunk=chunk, what=what, report=report, jit=baseline.compiled,
+        store=store)
     if baseline.note is not None:
         report(f"{baseline.label}: {solve_s / n:.1f} s per image ({baseline.note(opts)})")
     extra = {"compile_s": compile_s} if baseline.compiled else {}
-    extra.update(baseline.summary(diagnostics, opts))
+    extra.update(baseline.summary(diagnostics[0] if diagnostics else None, opts))
     return np.clip(np.asarray(images, np.float64), 0.0, 1.0), solve_s / n, extra

@@ -51,6 +51,14 @@ def choose_methods(text: str, known, default) -> list[str]:
     return [m for m in known if m in (chosen or default)]
 
 
+def check_data(config) -> None:
+    """The test-set and figure fields both experiments share, refused before anything is read."""
+    if int(config.data.max_images) < 0:
+        raise ConfigError(f"data.max_images={config.data.max_images} must be >= 0 (0: every image of data.test).")
+    if int(config.figure_images) < 0:
+        raise ConfigError(f"figure_images={config.figure_images} must be >= 0 (0: no figure.png).")
+
+
 def load_test_images(config, size: int | None) -> tuple[list[str], np.ndarray]:
     """The test images as (names, N x size x size x 3 float32 in [0, 1]); ``size`` None
     (no prior): every image must have the first one's size."""
@@ -122,10 +130,11 @@ def csv_rows(results: dict) -> list[list]:
     return rows
 
 
-def write_outputs(workdir: Path, results: dict, figure: np.ndarray, markdown: str) -> None:
-    """``figure.png`` and ``results.json`` / ``.csv`` / ``.md``, each written atomically, on
-    process 0 only (JSON last)."""
+def write_outputs(workdir: Path, results: dict, figure: np.ndarray | None, markdown: str) -> None:
+    """``figure.png`` (unless ``figure`` is None) and ``results.json`` / ``.csv`` / ``.md``, each
+    written atomically, on process 0 only (JSON last)."""
     if jax.process_index() != 0:
         return
-    write_image(workdir / "figure.png", figure)
+    if figure is not None:
+        write_image(workdir / "figure.png", figure)
     write_results(workdir / "results.json", results, header=CSV_COLUMNS, rows=csv_rows(results), markdown=markdown)

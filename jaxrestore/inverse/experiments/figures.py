@@ -30,7 +30,9 @@ def labelled_grid(columns, *, count: int, gap: int = 2, label_height: int = 12) 
     """A uint8 image of ``columns`` (``[(label, N x H x W x 3 in [0, 1]), ...]``): a header
     of column labels, one row per image (the first ``count``)."""
     clean = columns[0][1]
-    rows = max(1, min(int(count), clean.shape[0]))
+    rows = min(int(count), clean.shape[0])
+    if rows < 1:
+        raise ValueError(f"a figure needs at least one row, got count={count}")
     h, w = clean.shape[1:3]
     width = len(columns) * (w + gap) + gap
     height = label_height + rows * (h + gap) + gap

@@ -29,14 +29,14 @@ from absl import logging
 from jaxrestore.errors import ConfigError
 from jaxrestore.inverse.experiments import baselines as baseline_methods
 from jaxrestore.inverse.experiments.chunks import run_in_chunks
-from jaxrestore.inverse.experiments.common import (check_finite, choose_methods, load_test_images, options_dict,
-                                                   scores, write_outputs)
+from jaxrestore.inverse.experiments.common import (check_data, check_finite, choose_methods, load_test_images,
+                                                   options_dict, scores, write_outputs)
 from jaxrestore.inverse.experiments.figures import labelled_grid
+from jaxrestore.inverse.experiments.runs import open_run
 from jaxrestore.inverse.experiments.problems_002 import PROBLEMS, Problem, build_problem, problem_names, to_unit
 from jaxrestore.inverse.experiments.tables import TABLE1_BASELINES, TABLE1_OURS
 from jaxrestore.inverse.priors import Prior, load_prior
 from jaxrestore.inverse.solvers.map import MAPOptions, map_search
-from jaxrestore.runtime import rundir
 
 METHODS = ("naive", "tv", "lr", "sparse", "dip", "ours")
 TABLE_METHODS = ("naive", "tv", "lr", "sparse", "ours")  # 002_* Table 1's columns (and the input)
@@ -67,15 +67,16 @@ def check_config(config) -> None:
                           f"--config=configs/gan_prior.py:task={name} (it sets both).")
     map_options(config, 1)
     methods_to_run(config)
+    check_data(config)
     if int(config.solver.chunk) < 1:
         raise ConfigError(f"solver.chunk={config.solver.chunk} must be at least 1 (images per compiled solve).")
 
 
 def solve(prior: Prior, problem: Problem, y, keys, options: MAPOptions, *, chunk: int,
-          report: Callable[[str], None] = logging.info):
+          report: Callable[[str], None] = logging.info, store=None):
     """MAP search for every observation, ``chunk`` images per call of one compiled program
-    (:func:`.chunks.run_in_chunks`). Returns (z, G(z) in [-1, 1], objectives, compile seconds,
-    solve seconds)."""
+    (:func:`.chunks.run_in_chunks`; finished chunks saved to and read from ``store``). Returns (z,
+    G(z) in [-1, 1], objectives, compile seconds, solve seconds)."""
 
     def run(g_vars, d_vars, operator, yy, kk):
         result = map_search(prior.generator_fn, g_vars, prior.discriminator_fn, d_vars, operator, yy, kk, options)
@@ -83,7 +84,7 @@ def solve(prior: Prior, problem: Problem, y, keys, options: MAPOptions, *, chunk
 
     (z, images, objectives), compile_s, solve_s = run_in_chunks(
         run, (prior.g_vars, prior.d_vars, problem.operator), (y, keys), chunk=chunk,
-        what=f"MAP search ({options.iterations} iterations)", report=report)
+        what=f"MAP search ({options.iterations} iterations)", report=report, store=store)
     return z, images, objectives, compile_s, solve_s
 
 
@@ -91,6 +92,9 @@ def run(config, workdir: str) -> dict:
     """Corrupts, restores and scores ``config.data.test`` with the chosen methods (the prior
     ``config.prior`` for ``ours``); writes the results into ``workdir`` and returns them."""
     check_config(config)
+    experiment = open_run(config, workdir, headline=HEADLINE)
+    if experiment.finished:
+        return experiment.results()
     methods = methods_to_run(config)
     prior = None
     if "ours" in methods:
@@ -101,6 +105,10 @@ def run(config, workdir: str) -> dict:
         if int(config.solver.z_dim) not in (0, prior.z_dim):
             raise ConfigError(f"solver.z_dim={config.solver.z_dim} but the prior {config.prior!r} draws "
                               f"z of {prior.z_dim} numbers; set --config.solver.z_dim=0 (take the prior's).")
+        if config.solver.prior != "none" and prior.discriminator_fn is None:
+            raise ConfigError(f"solver.prior={config.solver.prior!r} is a term on the discriminator's logit, but the "
+                              f"{prior.kind.upper()} prior {config.prior!r} has no discriminator; set "
+                              "--config.solver.prior=none (the data term alone).")
     names, clean = load_test_images(config, prior.size if prior else None)
     problem = build_problem(config.task, clean.shape[1:])
     options = map_options(config, prior.z_dim if prior else 1)
@@ -109,9 +117,7 @@ def run(config, workdir: str) -> dict:
                      for m in methods if m in baseline_methods.BASELINES}
     for m in baseline_opts:
         baseline_methods.check_operator(m, problem.baseline_operator)
-    workdir = rundir.local_workdir(workdir)
-    rundir.check_writable_workdir(workdir)  # a file or an unwritable folder: one line, before anything is written
-    rundir.write_config(workdir, config)
+    experiment.start()  # the first write: the workdir and its config.json
     logging.info("GAN-prior %s: %d test images from %s; methods %s%s", problem.name, len(names), config.data.test,
                  ", ".join(methods), f"; prior {prior.path} (step {prior.step}, z of {prior.z_dim}), {options}"
                  if prior else "")
@@ -127,13 +133,15 @@ def run(config, workdir: str) -> dict:
     for m, opts in baseline_opts.items():
         restored[m], seconds[m], info = baseline_methods.restore(
             m, problem.baseline_operator, problem.baseline_observation(y01), opts,
-            jax.random.fold_in(solve_key, 1 + baseline_methods.BASELINES.index(m)), chunk=int(config.solver.chunk))
+            jax.random.fold_in(solve_key, 1 + baseline_methods.BASELINES.index(m)), chunk=int(config.solver.chunk),
+            store=experiment.chunks(m))
         diagnostics[m] = {"options": options_dict(opts), **info}
     if prior is not None:
         y = problem.solver_observation(y01)
         image_keys = jax.random.split(solve_key, len(names))
         _, generated, objectives, compile_s, solve_s = solve(prior, problem, y, image_keys, options,
-                                                             chunk=int(config.solver.chunk))
+                                                             chunk=int(config.solver.chunk),
+                                                             store=experiment.chunks("ours"))
         check_finite(objectives, "MAP", "solver.lr", names)
         ours = to_unit(generated)
         restored["ours"], seconds["ours"] = ours, solve_s / len(names)
@@ -146,6 +154,7 @@ def run(config, workdir: str) -> dict:
                            seconds_per_image=seconds["ours"])
     results = {
         "task": problem.name, "images": len(names), "data": config.data.test, "headline": HEADLINE,
+        "task_settings": config.task.to_dict(), "seed": int(config.seed),
         "prior": ({"path": prior.path, "step": prior.step, "z_dim": prior.z_dim, "size": prior.size}
                   if prior else None),
         "solver": dataclasses.asdict(options) if prior else None,
@@ -156,8 +165,9 @@ def run(config, workdir: str) -> dict:
         "paper_method": problem.paper_method,
         **diagnostics,
     }
-    write_outputs(workdir, results, figure_grid(clean, restored, count=int(config.figure_images)),
-                  results_markdown(results))
+    figure = figure_grid(clean, restored, count=int(config.figure_images)) if int(config.figure_images) else None
+    write_outputs(experiment.workdir, results, figure, results_markdown(results))
+    experiment.close()
     logging.info("seconds per image: %s", ", ".join(f"{m} {s:.2f}" for m, s in seconds.items()))
     return results
 

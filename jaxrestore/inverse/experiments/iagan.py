@@ -34,17 +34,18 @@ from absl import logging
 from jaxrestore.errors import ConfigError
 from jaxrestore.inverse.experiments import baselines as baseline_methods
 from jaxrestore.inverse.experiments.chunks import run_in_chunks
-from jaxrestore.inverse.experiments.common import (check_finite, choose_methods, load_test_images, options_dict,
-                                                   scores, write_outputs)
+from jaxrestore.inverse.experiments.common import (check_data, check_finite, choose_methods, load_test_images,
+                                                   options_dict, scores, write_outputs)
 from jaxrestore.inverse.experiments.figures import GAN_LABELS, labelled_grid, method_label
 from jaxrestore.inverse.experiments.problems_003 import PROBLEMS, MeasurementProblem, build_problem
+from jaxrestore.inverse.experiments.runs import open_run
 from jaxrestore.inverse.experiments.tables import SETTINGS, reference
 from jaxrestore.inverse.priors import Prior, load_prior
 from jaxrestore.inverse.solvers.backprojection import back_project
 from jaxrestore.inverse.solvers.csgm import CSGMOptions, csgm
 from jaxrestore.inverse.solvers.iagan import IAGANOptions, iagan
 from jaxrestore.metrics.lpips import lpips_fn
-from jaxrestore.runtime import rundir
+from jaxrestore.models.lpips import canonical_net
 
 METHODS = ("naive", "tv", "lr", "sparse", "dip", "csgm", "csgm_bp", "iagan", "iagan_bp")
 TABLE_METHODS = ("naive", "dip", "csgm", "csgm_bp", "iagan", "iagan_bp")  # 003_*'s columns
@@ -68,6 +69,7 @@ def check_config(config) -> MeasurementProblem:
     problem.check()
     if int(config.chunk) < 1:
         raise ConfigError(f"chunk={config.chunk} must be at least 1 (images per compiled solve).")
+    check_data(config)
     key = f"{task.name}:{'noisy' if task.noise > 0 else 'clean'}"
     if config.baselines.tuned_for != key:
         raise ConfigError(f"the baseline settings are for {config.baselines.tuned_for!r} but the task is {key!r}; "
@@ -100,9 +102,10 @@ def baseline_options(config, problem: MeasurementProblem, name: str, shape, sett
                                     noisy=config.task.noise > 0)
 
 
-def restore(config, problem: MeasurementProblem, prior: Prior, clean, names, setting, key, methods,
-            ps) -> tuple[dict, dict]:
-    """Every method on one setting: (results by method, images in [0, 1] by method)."""
+def restore(config, problem: MeasurementProblem, prior: Prior, clean, names, setting, key, methods, ps,
+            chunks) -> tuple[dict, dict]:
+    """Every method on one setting: (results by method, images in [0, 1] by method);
+    ``chunks(stage)`` is where each stage's finished chunks are kept (:meth:`.runs.ExperimentRun.chunks`)."""
     operator = problem.operator(clean.shape[1:], setting)
     noise_key, solve_key = jax.random.split(key)
     x = jnp.asarray(clean)
@@ -122,7 +125,7 @@ def restore(config, problem: MeasurementProblem, prior: Prior, clean, names, set
         opts = baseline_options(config, problem, m, clean.shape[1:], setting)
         unit_images, seconds[m], info = baseline_methods.restore(
             m, operator, y01, opts, jax.random.fold_in(solve_key, 1 + baseline_methods.BASELINES.index(m)),
-            chunk=chunk)
+            chunk=chunk, store=chunks(m))
         images[m] = 2.0 * unit_images - 1.0
         extra[m] = {"options": options_dict(opts), **info}
     if prior is not None:
@@ -134,7 +137,8 @@ def restore(config, problem: MeasurementProblem, prior: Prior, clean, names, set
         out, compile_s, solve_s = run_in_chunks(
             lambda g, op, yy, kk: csgm(prior.generator_fn, g, op, yy, kk, csgm_options)[:3],
             (prior.g_vars, operator), (y, keys), chunk=chunk,
-            what=f"CSGM ({csgm_options.iterations} iterations x {csgm_options.restarts} starts)")
+            what=f"CSGM ({csgm_options.iterations} iterations x {csgm_options.restarts} starts)",
+            store=chunks("csgm"))
         z_hat, images["csgm"], objective = out
         seconds["csgm"], extra["csgm_compile_s"] = solve_s / len(clean), compile_s
         check_finite(objective, "CSGM", "csgm.lr", names)
@@ -142,7 +146,7 @@ def restore(config, problem: MeasurementProblem, prior: Prior, clean, names, set
         out, compile_s, solve_s = run_in_chunks(
             lambda g, op, yy, zz: iagan(prior.generator_fn, g, op, yy, zz, iagan_options)[1:3],
             (prior.g_vars, operator), (y, jnp.asarray(z_hat)), chunk=chunk,
-            what=f"IAGAN ({iagan_options.iterations} iterations)")
+            what=f"IAGAN ({iagan_options.iterations} iterations)", store=chunks("iagan"))
         images["iagan"], objective = out
         seconds["iagan"], extra["iagan_compile_s"] = seconds["csgm"] + solve_s / len(clean), compile_s
         check_finite(objective, "IAGAN", "iagan.lr_theta", names)
@@ -156,7 +160,8 @@ def restore(config, problem: MeasurementProblem, prior: Prior, clean, names, set
         tol, maxiter = float(config.bp.tol), int(config.bp.maxiter)
         out, _, solve_s = run_in_chunks(
             lambda op, xx, yy: back_project(op, xx, yy, inverse=inverse, tol=tol, maxiter=maxiter),
-            (operator,), (jnp.asarray(images[base]), y), chunk=chunk, what=f"{GAN_LABELS[base]} back-projection")
+            (operator,), (jnp.asarray(images[base]), y), chunk=chunk, what=f"{GAN_LABELS[base]} back-projection",
+            store=chunks(f"{base}_bp"))
         images[f"{base}_bp"], residual = out
         seconds[f"{base}_bp"] = seconds[base] + solve_s / len(clean)
         extra[f"{base}_bp_residual_max"] = float(np.nanmax(residual)) if np.isfinite(residual).any() else None
@@ -170,6 +175,9 @@ def run(config, workdir: str) -> dict:
     """Measures, restores and scores ``config.data.test`` with the prior ``config.prior``;
     writes the results into ``workdir`` and returns them."""
     problem = check_config(config)
+    experiment = open_run(config, workdir, headline=HEADLINE)
+    if experiment.finished:
+        return experiment.results()
     methods = methods_to_run(config)
     prior = None
     if any(m in GAN_METHODS for m in methods):
@@ -188,9 +196,7 @@ def run(config, workdir: str) -> dict:
                 baseline_options(config, problem, m, clean.shape[1:], value)
                 baseline_methods.check_operator(m, operator)
     ps = lpips_fn(config.ps_net)
-    workdir = rundir.local_workdir(workdir)
-    rundir.check_writable_workdir(workdir)  # a file or an unwritable folder: one line, before anything is written
-    rundir.write_config(workdir, config)
+    experiment.start()  # the first write: the workdir and its config.json
     logging.info("IAGAN %s on %d test images from %s; %smethods %s", config.task.name, len(names),
                  config.data.test, f"prior {prior.path} ({prior.kind}, z of {prior.z_dim}, {prior.size}x{prior.size}); "
                  if prior else "", ", ".join(methods))
@@ -199,12 +205,13 @@ def run(config, workdir: str) -> dict:
     for index, value in enumerate(values):
         logging.info("setting %d/%d: %s", index + 1, len(values), problem.setting_text(value))
         entry, unit = restore(config, problem, prior, clean, names, value, jax.random.fold_in(key, index), methods,
-                              ps)
+                              ps, lambda stage, index=index: experiment.chunks(f"{index}/{stage}"))
         sweep.append({"setting": value, **entry})
         figures.append(unit)
     first = sweep[0]
     results = {"task": config.task.name, "images": len(names), "data": config.data.test,
                "noise": float(config.task.noise), "headline": HEADLINE, "setting": first["setting"],
+               "ps_net": canonical_net(config.ps_net), "task_settings": config.task.to_dict(), "seed": int(config.seed),
                "methods": first["methods"],
                "prior": ({"path": prior.path, "kind": prior.kind, "step": prior.step, "z_dim": prior.z_dim,
                           "size": prior.size} if prior else None),
@@ -212,8 +219,9 @@ def run(config, workdir: str) -> dict:
                          for v in values},
                "sweep": sweep}
     columns = [("Real", clean)] + [(method_label(m, config.task.name), figures[0][m]) for m in methods]
-    write_outputs(workdir, results, labelled_grid(columns, count=int(config.figure_images)),
-                  results_markdown(results))
+    figure = labelled_grid(columns, count=int(config.figure_images)) if int(config.figure_images) else None
+    write_outputs(experiment.workdir, results, figure, results_markdown(results))
+    experiment.close()
     return results
 
 
@@ -225,7 +233,8 @@ def results_markdown(results: dict) -> str:
     prior = results["prior"]
     lines = [f"003_* {task} on {results['images']} images ({results['data']}); "
              + (f"prior {prior['path']} ({prior['kind']}); " if prior else "")
-             + f"noise {results['noise']:g}/255; cells: PSNR dB (of the mean MSE) / PS (LPIPS alex)", "", header,
+             + f"noise {results['noise']:g}/255; cells: PSNR dB (of the mean MSE) / PS (LPIPS "
+             f"{results.get('ps_net', 'alex')})", "", header,
              "|" + "---|" * (len(methods) + 1)]
     for entry in results["sweep"]:
         cells = [f"{entry['methods'][m][HEADLINE]:.2f} / {entry['methods'][m]['ps']:.3f}" for m in methods]

@@ -1,0 +1,156 @@
+"""An experiment's workdir is a run, as a training run's is: it holds one experiment only, its
+``config.json``, the work finished so far and, once every image is restored, its results.
+
+:func:`open_run` checks the ``--workdir`` before anything is written (nothing at all is written
+for a refused command):
+
+- a workdir that holds a training run, a prior, or another kind of experiment is refused, naming
+  what is there and suggesting a new ``--workdir``;
+- one that holds this experiment with another config is refused, naming the fields that differ
+  (``recompute`` and ``figure_images`` may change: they do not shape the numbers);
+- one that holds this experiment finished (its ``results.json``) is not recomputed: the command
+  prints its results and exits 0, unless ``recompute=True``;
+- otherwise the run starts, or resumes: every chunk of images a solver finishes is saved at once,
+  atomically, under ``progress/<stage>/`` (:class:`ChunkStore`), so a killed run loses at most the
+  chunk in flight and the same command continues from there. Each image has its own PRNG key
+  and a resumed chunk is the same compiled program on the same inputs, so a resumed run's
+  results equal an uninterrupted run's. ``progress/`` is removed once the results are written.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import jax
+import numpy as np
+from absl import logging
+
+from jaxrestore.errors import CheckpointError
+from jaxrestore.runtime import rundir
+from jaxrestore.runtime.atomic import atomic_open
+from jaxrestore.runtime.configs import flat_config
+
+PROGRESS_DIR = "progress"
+RESULTS_FILE = "results.json"
+# Fields a rerun may change: they shape no number of the results.
+NOT_IDENTIFYING = ("recompute", "figure_images")
+
+
+def _suggestion(workdir: Path, config) -> Path:
+    stem = f"{workdir.name}_{config.task.name}"
+    candidates = [workdir.parent / stem] + [workdir.parent / f"{stem}_{i}" for i in range(2, 100)]
+    return next((c for c in candidates if not c.exists()), candidates[-1])
+
+
+def _differences(config, saved) -> list[str]:
+    here, there = flat_config(config.to_dict()), flat_config(saved.to_dict())
+    keys = [k for k in set(here) | set(there) if not k.startswith(NOT_IDENTIFYING) and here.get(k) != there.get(k)]
+    first = ("task.", "prior", "data.", "methods")  # what tells two experiments apart, before their settings
+    keys.sort(key=lambda k: (next((i for i, p in enumerate(first) if k.startswith(p)), len(first)), k))
+    return [f"{k} ({there.get(k)!r} there, {here.get(k)!r} here)" for k in keys]
+
+
+class ExperimentRun:
+    """The run of one experiment in ``workdir`` (made by :func:`open_run`)."""
+
+    def __init__(self, workdir: Path, config, state: str):
+        self.workdir, self.config, self.state = workdir, config, state
+
+    @property
+    def finished(self) -> bool:
+        return self.state == "finished"
+
+    def results(self) -> dict:
+        """The results of a finished run, as written."""
+        with open(self.workdir / RESULTS_FILE) as f:
+            return json.load(f)
+
+    def start(self) -> None:
+        """Makes the workdir (refusing a file or an unwritable folder) and writes ``config.json``;
+        a recomputed run forgets its earlier work first."""
+        rundir.check_writable_workdir(self.workdir)
+        if self.state == "recompute":
+            shutil.rmtree(self.workdir / PROGRESS_DIR, ignore_errors=True)
+        rundir.write_config(self.workdir, self.config)
+        if self.state == "resume" and (self.workdir / PROGRESS_DIR).is_dir():
+            logging.info("resuming the experiment in %s from the chunks it finished before", self.workdir)
+
+    def chunks(self, stage: str) -> ChunkStore:
+        """The finished chunks of one stage (a solver or baseline at one setting), e.g. ``0/csgm``."""
+        return ChunkStore(self.workdir / PROGRESS_DIR / stage)
+
+    def close(self) -> None:
+        """After the results are written: the finished chunks are no longer needed."""
+        if jax.process_index() == 0:
+            shutil.rmtree(self.workdir / PROGRESS_DIR, ignore_errors=True)
+
+
+def open_run(config, workdir: str, *, headline: str) -> ExperimentRun:
+    """Checks ``workdir`` for the experiment of ``config`` without writing anything (module
+    docstring); ``headline`` is the score key of this experiment's results schema (a results file
+    without it predates the schema and is recomputed)."""
+    workdir = rundir.local_workdir(workdir)
+    if workdir.exists() and not workdir.is_dir():
+        rundir.check_writable_workdir(workdir)  # one line for a file
+    config_file = workdir / rundir.CONFIG_FILE
+    suggestion = _suggestion(workdir, config)
+    if not config_file.is_file():
+        leftovers = [name for name in ("checkpoints", PROGRESS_DIR, RESULTS_FILE) if (workdir / name).exists()]
+        if leftovers:
+            raise CheckpointError(f"--workdir {str(workdir)!r} holds {', '.join(leftovers)} but no "
+                                  f"{rundir.CONFIG_FILE}, so it is not an experiment this command can resume; "
+                                  f"pass a new --workdir (e.g. {suggestion}).")
+        return ExperimentRun(workdir, config, "fresh")
+    saved = rundir.read_config(workdir)
+    method, task = saved.get("method", "?"), saved.get("task", {}).get("name", "?")
+    if (workdir / "checkpoints").is_dir() or method != config.method:
+        what = "a training run" if (workdir / "checkpoints").is_dir() else "an experiment"
+        raise CheckpointError(f"--workdir {str(workdir)!r} holds {what} (method {method!r}, task {task!r}); an "
+                              "experiment writes into a workdir of its own, so nothing was written: pass a new "
+                              f"--workdir (e.g. {suggestion}).")
+    differences = _differences(config, saved)
+    if differences:
+        raise CheckpointError(f"--workdir {str(workdir)!r} holds a {method} experiment with another config "
+                              f"({'; '.join(differences[:4])}); pass a new --workdir (e.g. {suggestion}), or "
+                              "the same config to resume or show it.")
+    results = workdir / RESULTS_FILE
+    if results.is_file():
+        if config.get("recompute", False):
+            return ExperimentRun(workdir, config, "recompute")
+        with open(results) as f:
+            if headline in next(iter(json.load(f).get("methods", {}).values()), {}):
+                logging.info("%s holds this experiment's results already; showing them (recompute=True "
+                             "computes them again)", workdir)
+                return ExperimentRun(workdir, config, "finished")
+        logging.info("%s holds results written before the shared schema; computing them again", workdir)
+        return ExperimentRun(workdir, config, "recompute")
+    return ExperimentRun(workdir, config, "resume")
+
+
+class ChunkStore:
+    """The finished chunks of one stage: chunk ``k``'s outputs (a tuple of arrays, one row per
+    image) and the seconds its solve took, in ``chunk_<k>.npz``, written atomically."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def _path(self, k: int) -> Path:
+        return self.directory / f"chunk_{k:05d}.npz"
+
+    def load(self, k: int) -> tuple[tuple[np.ndarray, ...], float] | None:
+        path = self._path(k)
+        if not path.is_file():
+            return None
+        with np.load(path) as data:
+            outputs = tuple(data[f"output_{i}"] for i in range(int(data["outputs"])))
+            return outputs, float(data["seconds"])
+
+    def save(self, k: int, outputs: tuple, seconds: float) -> None:
+        if jax.process_index() != 0:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        arrays = {f"output_{i}": np.asarray(a) for i, a in enumerate(outputs)}
+        with atomic_open(self._path(k), "wb") as f:
+            np.savez(f, outputs=len(outputs), seconds=seconds, **arrays)
