@@ -29,7 +29,7 @@ from jaxrestore.errors import JaxRestoreError
 from jaxrestore.inverse import experiments
 from jaxrestore.runtime import compilation_cache
 from jaxrestore.runtime.cli import fail, parse_config_flags, quiet_library_logs, reject_arguments, run_app
-from jaxrestore.runtime.preemption import TrainingInterrupted
+from jaxrestore.runtime.preemption import RunInterrupted
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Experiment config file, e.g. configs/srgan.py[:quick].",
@@ -68,11 +68,11 @@ def main(argv) -> None:
         _main(argv)
     except JaxRestoreError as err:
         fail(str(err))
-    except TrainingInterrupted as stopped:  # SIGTERM / Ctrl-C in the loop: saved, resumable
+    except RunInterrupted as stopped:  # SIGTERM / Ctrl-C in a training loop or an experiment: saved, resumable
         print(stopped)
-    except KeyboardInterrupt:  # Ctrl-C before the first step or after the last: nothing to save
-        print("error: interrupted before the training loop ran a step (or after it finished); "
-              "no checkpoint was written now, and rerunning the command resumes from the last one.",
+    except KeyboardInterrupt:  # Ctrl-C outside the loop (or a second one): nothing more to save
+        print("error: interrupted at once, so nothing was saved now; what a run saved before (its last "
+              "checkpoint, an experiment's finished images) stays, and rerunning the command resumes from it.",
               file=sys.stderr)
         raise SystemExit(130) from None
 

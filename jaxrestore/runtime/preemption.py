@@ -1,6 +1,8 @@
-"""Stopping a training run cleanly: SIGTERM (what Cloud TPU VMs and schedulers send before a
-preemption) and SIGINT (Ctrl-C) make the loop finish its step, save a checkpoint at that
-step and stop; rerunning the same command resumes there.
+"""Stopping a run cleanly: SIGTERM (what Cloud TPU VMs and schedulers send before a preemption)
+and SIGINT (Ctrl-C) make a training loop finish its step, save a checkpoint at that step and
+stop, and a restoration experiment finish its segment of iterations, save what it finished and
+stop; rerunning the same command resumes there. Either way the command prints one line saying so
+(:class:`RunInterrupted`) and exits with status 0.
 
 On one process, :class:`StopRequests` turns the two signals into a flag the loop reads
 after each step (a second signal of the same kind acts as it would without this, so a
@@ -19,8 +21,13 @@ import threading
 from absl import logging
 
 
-class TrainingInterrupted(Exception):
-    """A run stopped on request after saving a checkpoint; the command exits with status 0."""
+class RunInterrupted(Exception):
+    """A run stopped on request after saving its work; the command prints the message (how to
+    resume) and exits with status 0."""
+
+
+class TrainingInterrupted(RunInterrupted):
+    """A training run stopped on request after saving a checkpoint at ``step``."""
 
     def __init__(self, message: str, *, step: int):
         super().__init__(message)
@@ -29,9 +36,12 @@ class TrainingInterrupted(Exception):
 
 class StopRequests:
     """Context manager: while active, SIGTERM and SIGINT request a stop instead of killing the
-    process (on one process and in the main thread; elsewhere it does nothing)."""
+    process (on one process and in the main thread; elsewhere it does nothing). The handler logs
+    one line at once: the signal, then ``acknowledgement`` (what the run does now)."""
 
-    def __init__(self, *, process_count: int = 1):
+    def __init__(self, *, process_count: int = 1,
+                 acknowledgement: str = "the run saves a checkpoint after this step and stops"):
+        self.acknowledgement = acknowledgement
         signals = [signal.SIGINT] if process_count > 1 else [signal.SIGTERM, signal.SIGINT]
         self.signals = signals if threading.current_thread() is threading.main_thread() else []
         self.received: str | None = None
@@ -41,8 +51,8 @@ class StopRequests:
         del frame
         self.received = signal.Signals(signum).name
         signal.signal(signum, self._previous[signum])  # the same signal again: the usual effect
-        logging.warning("%s received: the run saves a checkpoint after this step and stops (send it "
-                        "again to stop at once, without saving).", self.received)
+        logging.warning("%s received: %s (send it again to stop at once, without saving).", self.received,
+                        self.acknowledgement)
 
     def __enter__(self) -> StopRequests:
         for s in self.signals:

@@ -252,14 +252,25 @@ def dip_restore(operator: Operator, y, key, options: DIPOptions = DIPOptions(), 
 
 
 class _Progress:
-    """Logs every ~10 % of all steps with elapsed time and ETA; forwards to a callback."""
+    """A line before the first block of steps (which compiles them, unless an earlier call with
+    the same shapes did) and one after it; then a line every ~10 % of all steps with elapsed time
+    and an ETA from the blocks after the first, so that compile time stays out of it. Forwards
+    every block to a callback."""
 
     def __init__(self, total: int, callback: Callable | None):
         self.total, self.callback, self.done = total, callback, 0
         self.start, self.next = time.perf_counter(), 0.1
+        self.origin: tuple[float, int] | None = None  # (time, steps done) after the first block
+        logging.info("DIP: compiling its steps (unless an earlier call compiled them) and running the first block")
 
     def __call__(self, steps: int, n: int, loss) -> None:
         self.done += steps * n
+        now = time.perf_counter()
+        if self.origin is None:
+            jax.block_until_ready(loss)
+            now = time.perf_counter()
+            self.origin = (now, self.done)
+            logging.info(f"DIP: first block of {steps} steps done in {now - self.start:.1f} s (a compile included)")
         due = self.done / self.total >= self.next or self.done == self.total
         if self.callback is None and not due:
             return
@@ -267,10 +278,11 @@ class _Progress:
         if self.callback is not None:
             self.callback(self.done, self.total, mean_loss)
         if due:
-            elapsed = time.perf_counter() - self.start
+            now = time.perf_counter()
+            rate = (now - self.origin[0]) / (self.done - self.origin[1]) if self.done > self.origin[1] else None
+            eta = duration(rate * (self.total - self.done)) if rate is not None else "after the next block"
             logging.info(f"DIP: {self.done}/{self.total} image-steps, loss {mean_loss:.3e}, "
-                         f"{elapsed / self.done:.3f} s/image-step, elapsed {duration(elapsed)}, "
-                         f"ETA {duration(elapsed / self.done * (self.total - self.done))}")
+                         f"elapsed {duration(now - self.start)}, ETA {eta}")
             self.next = math.floor(self.done / self.total * 10 + 1) / 10
 
 

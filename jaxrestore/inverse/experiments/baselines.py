@@ -119,6 +119,7 @@ class Baseline:
     label: str
     options: Callable  # (section, shape, *, scale, noisy) -> the options object, checked
     solve: Callable  # options -> fn(operator, y01 chunk[, key chunk]) -> (images[, a per-image diagnostic])
+    # (not compiled: (options, progress) with progress(step, total, loss) called between its blocks of steps)
     summary: Callable  # (diagnostics of all images, options) -> what results.json records
     compiled: bool = True  # one compiled program for every chunk; False: the solver compiles its own steps
     keyed: bool = False  # the solve takes one PRNG key per image
@@ -137,8 +138,8 @@ def _sparse(opts):
     return lambda op, y: (lambda r: (r.image, r.mean_atoms))(sparse_restore(op, y, opts))
 
 
-def _dip(opts):
-    return lambda op, y, keys: (lambda r: (r.image, r.loss[:, -1]))(dip_restore(op, y, keys, opts))
+def _dip(opts, progress=None):
+    return lambda op, y, keys: (lambda r: (r.image, r.loss[:, -1]))(dip_restore(op, y, keys, opts, progress=progress))
 
 
 # The registry, in table order (which also numbers each baseline's PRNG stream).
@@ -175,7 +176,8 @@ def restore(name: str, operator, y01, opts, key, *, chunk: int,
             report: Callable[[str], None] = logging.info, store=None) -> tuple[np.ndarray, float, dict]:
     """Baseline ``name`` on every observation ``y01`` (N x output shape, [0, 1] scale) with
     one shared operator, ``chunk`` images at a time with progress (finished chunks saved to and
-    read from ``store``, :class:`.runs.ChunkStore`). Returns (images N x H x W x C clipped to
+    read from ``store``, :class:`.runs.ChunkStore`; a stop asked of the run is taken after the
+    chunk in flight, or for DIP after its block of steps, that chunk then solved again on resume). Returns (images N x H x W x C clipped to
     [0, 1], seconds per image, diagnostics for results.json)."""
     check_operator(name, operator)
     baseline = REGISTRY[name]
@@ -183,8 +185,15 @@ def restore(name: str, operator, y01, opts, key, *, chunk: int,
     n = int(y01.shape[0])
     batched = (y01, jax.random.split(key, n)) if baseline.keyed else (y01,)
     what = baseline.label if baseline.compiled else f"{baseline.label} ({opts.iterations} iterations)"
+    if baseline.compiled:  # a stop waits for the chunk in flight
+        solve = baseline.solve(opts)
+    else:  # a stop is taken between blocks of steps; the chunk in flight is solved again by the next run
+        check = (lambda *_: store.raise_if_stopped(f"during {what}")) if store is not None else None
+        solve = baseline.solve(opts, check)
+        if jax.default_backend() == "cpu":  # DIP runs one image after the other there: save each as it ends
+            chunk = 1
     (images, *diagnostics), compile_s, solve_s = run_in_chunks(
-        baseline.solve(opts), (operator,), batched, chunk=chunk, what=what, report=report, jit=baseline.compiled,
+        solve, (operator,), batched, chunk=chunk, what=what, report=report, jit=baseline.compiled,
         store=store)
     if baseline.note is not None:
         report(f"{baseline.label}: {solve_s / n:.1f} s per image ({baseline.note(opts)})")

@@ -1,11 +1,26 @@
 """Running a per-image solver over a test set in chunks: one compiled program for every chunk
-(the last one padded with copies of its last image, so nothing recompiles), progress with
-elapsed time and ETA after each chunk, compile and solve times measured apart, and each
-finished chunk saved for a resumed run (:mod:`.runs`). A solver that compiles its own programs
-(DIP's Python loop of jitted steps) runs unjitted and unpadded."""
+(the last one padded with copies of its last image, so nothing recompiles), compile and solve
+times measured apart, and each finished chunk saved for a resumed run (:mod:`.runs`). A solver
+that compiles its own programs (DIP's Python loop of jitted steps) runs unjitted and unpadded.
+
+A latent solver (MAP, CSGM, IAGAN) comes as a
+:class:`~jaxrestore.inverse.solvers.skeleton.Segmented`: its iterations run in segments of at
+most :data:`SEGMENT_ITERATIONS` (compiled programs, the solver's state kept between them), which
+gives the same results as one scan (tested) and lets a run report, stop and resume between
+segments rather than only between chunks.
+
+What the user sees: one line when a compile starts and one when it ends; a progress line with
+images and iterations done, elapsed time and an ETA that leaves compile time out, after a
+segment at most every :data:`PROGRESS_SECONDS` and after every chunk. The host waits for a
+compile or a segment in short sleeps, so a Ctrl-C or SIGTERM is acknowledged at once; with a
+:class:`.runs.ChunkStore` the run then stops at the next boundary (a segment, or a chunk for a
+solver in one program), saving the solver's state when it stops inside a chunk.
+"""
 
 from __future__ import annotations
 
+import functools
+import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -14,22 +29,95 @@ import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
+from jaxrestore.inverse.solvers.skeleton import Segmented, segment_lengths
 from jaxrestore.runtime.progress import duration
+
+SEGMENT_ITERATIONS = 25  # iterations per compiled segment of a latent solver
+PROGRESS_SECONDS = 10.0  # at most one progress line per this many seconds within a chunk
+POLL_SECONDS = 0.05  # the host's sleep while a compile or a segment runs
 
 
 def _pad(array, pad: int):
     return array if not pad else jnp.concatenate([array, jnp.repeat(array[-1:], pad, axis=0)])
 
 
-def run_in_chunks(fn: Callable, fixed: Sequence, batched: Sequence, *, chunk: int, what: str,
+def _wait(tree) -> None:
+    """Waits for the arrays of ``tree`` in short sleeps (signal handlers run meanwhile)."""
+    leaves = [leaf for leaf in jax.tree.leaves(tree) if hasattr(leaf, "is_ready")]
+    while not all(leaf.is_ready() for leaf in leaves):
+        time.sleep(POLL_SECONDS)
+
+
+def _compile(build: Callable, what: str, report: Callable[[str], None], store) -> tuple[object, float]:
+    """``build()`` (which compiles) in a thread while the host polls for a stop; returns its
+    result and the seconds it took."""
+    report(f"compiling {what} ...")
+    t0 = time.perf_counter()
+    box: dict = {}
+
+    def target():
+        try:
+            box["value"] = build()
+        except BaseException as err:  # noqa: BLE001  re-raised in the calling thread
+            box["error"] = err
+
+    thread = threading.Thread(target=target, name="jaxrestore-compile", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(POLL_SECONDS)
+        if store is not None:
+            store.raise_if_stopped(f"while compiling {what}")
+    if "error" in box:
+        raise box["error"]
+    seconds = time.perf_counter() - t0
+    report(f"compiled {what} in {seconds:.1f} s")
+    return box["value"], seconds
+
+
+class _Segments:
+    """The compiled parts of a :class:`Segmented` solver for one chunk size."""
+
+    def __init__(self, solver: Segmented, args: tuple):
+        self.lengths = segment_lengths(solver.iterations, SEGMENT_ITERATIONS)
+        self.start = jax.jit(solver.start).lower(*args).compile()
+        carry = jax.eval_shape(solver.start, *args)
+        self.treedef = jax.tree.structure(carry)
+        self.steps = {length: jax.jit(functools.partial(solver.steps, length=length)).lower(*args, carry).compile()
+                      for length in sorted(set(self.lengths))}
+        self.end = jax.jit(solver.end).lower(*args, carry).compile()
+
+
+class _Clock:
+    """Solve time (compiles excluded), the work done since this run started and the ETA."""
+
+    def __init__(self, total: int, report: Callable[[str], None], what: str):
+        self.total, self.report, self.what = total, report, what
+        self.done = self.new = 0
+        self.seconds, self.last_line = 0.0, time.perf_counter()
+
+    def add(self, units: int, seconds: float) -> None:
+        self.done, self.new, self.seconds = self.done + units, self.new + units, self.seconds + seconds
+
+    def line(self, text: str, *, force: bool) -> None:
+        if not force and time.perf_counter() - self.last_line < PROGRESS_SECONDS:
+            return
+        self.last_line = time.perf_counter()
+        eta = self.seconds / self.new * (self.total - self.done) if self.new else None
+        self.report(f"{self.what}: {text}, elapsed {duration(self.seconds)}, "
+                    f"ETA {duration(eta) if eta is not None else 'after the first segment'}")
+
+
+def run_in_chunks(fn: Callable | Segmented, fixed: Sequence, batched: Sequence, *, chunk: int, what: str,
                   report: Callable[[str], None] = logging.info, jit: bool = True, store=None):
     """``fn(*fixed, *batched_chunk)`` over the leading axis of every ``batched`` array,
-    ``chunk`` at a time; ``fn`` returns a tuple of arrays (or one array) with one row per item.
+    ``chunk`` at a time; ``fn`` returns a tuple of arrays (or one array) with one row per item,
+    or is a :class:`Segmented` solver of those arguments (solved in segments).
     Returns ``(outputs, compile_s, solve_s)``: the tuple with NumPy arrays concatenated over all N
     items, the compile time and the solve time. ``jit=False`` calls ``fn`` as it is on unpadded
     chunks (``compile_s`` is then 0). With a ``store`` (:class:`.runs.ChunkStore`), each finished
     chunk is saved at once and a chunk saved by an earlier run is read back instead of solved (its
-    recorded solve time counts in ``solve_s``)."""
+    recorded solve time counts in ``solve_s``); a stop asked of the run (Ctrl-C, SIGTERM) raises
+    :class:`~jaxrestore.runtime.preemption.RunInterrupted` at the next boundary."""
     n = int(batched[0].shape[0])
     chunk = max(1, min(int(chunk), n))
     starts = list(range(0, n, chunk))
@@ -38,14 +126,15 @@ def run_in_chunks(fn: Callable, fixed: Sequence, batched: Sequence, *, chunk: in
     earlier = n - sum(min(chunk, n - starts[k]) for k in missing)
     if earlier:
         report(f"{what}: {earlier}/{n} images finished by an earlier run")
-    compile_s = 0.0
-    if jit and missing:
-        t0 = time.perf_counter()
-        fn = jax.jit(fn).lower(*fixed, *(b[:chunk] for b in batched)).compile()
-        compile_s = time.perf_counter() - t0
-        report(f"compiled {what} ({chunk} images per call) in {compile_s:.1f} s")
-    parts, solve_s, done, new = [], 0.0, earlier, 0
-    t0 = time.perf_counter()
+    segmented = isinstance(fn, Segmented)
+    compile_s, program = 0.0, fn
+    if (jit or segmented) and missing:
+        args = (*fixed, *(b[:chunk] for b in batched))
+        build = (lambda: _Segments(fn, args)) if segmented else (lambda: jax.jit(fn).lower(*args).compile())
+        program, compile_s = _compile(build, f"{what} ({chunk} images per call)", report, store)
+    per_chunk = fn.iterations if segmented else 1
+    clock = _Clock(len(missing) * per_chunk, report, what)
+    parts, solve_s, done = [], 0.0, earlier
     for k, start in enumerate(starts):
         stop = min(start + chunk, n)
         if saved.get(k) is not None:
@@ -53,18 +142,63 @@ def run_in_chunks(fn: Callable, fixed: Sequence, batched: Sequence, *, chunk: in
             parts.append(outputs)
             solve_s += seconds
             continue
-        t_chunk = time.perf_counter()
-        pad = chunk - (stop - start) if jit else 0
-        out = fn(*fixed, *(_pad(b[start:stop], pad) for b in batched))
-        outputs = tuple(np.asarray(a)[:stop - start] for a in (out if isinstance(out, tuple) else (out,)))
-        seconds = time.perf_counter() - t_chunk
+        if store is not None:
+            store.raise_if_stopped(f"before chunk {k + 1}/{len(starts)} of {what} ({done}/{n} images finished)")
+        pad = chunk - (stop - start) if (jit or segmented) else 0
+        args = (*fixed, *(_pad(b[start:stop], pad) for b in batched))
+        if segmented:
+            outputs, seconds = _solve_segmented(program, args, k, len(starts), store, clock, done, n)
+        else:
+            t_chunk = time.perf_counter()
+            out = program(*args)
+            _wait(out)
+            outputs = tuple(np.asarray(a) for a in (out if isinstance(out, tuple) else (out,)))
+            seconds = time.perf_counter() - t_chunk
+            clock.add(1, seconds)
+        outputs = tuple(a[:stop - start] for a in outputs)
         if store is not None:
             store.save(k, outputs, seconds)
         parts.append(outputs)
         solve_s += seconds
-        done, new = done + stop - start, new + stop - start
-        elapsed = time.perf_counter() - t0
-        per_image = elapsed / new
-        report(f"{what}: {done}/{n} images ({100 * done / n:.0f} %), {per_image:.2f} s/image, "
-               f"elapsed {duration(elapsed)}, ETA {duration(per_image * (n - done))}")
+        done += stop - start
+        clock.line(f"{done}/{n} images ({100 * done / n:.0f} %), {solve_s / max(done, 1):.2f} s/image", force=True)
     return tuple(np.concatenate(a) for a in zip(*parts)), compile_s, solve_s
+
+
+def _solve_segmented(program: _Segments, args: tuple, k: int, chunks: int, store, clock: _Clock, done: int,
+                     n: int) -> tuple[tuple, float]:
+    """One chunk in segments, from the state a stopped run saved when there is one; returns its
+    outputs and solve seconds (over every run that worked on it)."""
+    lengths = program.lengths
+    total = sum(lengths)
+    partial = store.load_partial(k, lengths) if store is not None else None
+    if partial is not None:
+        position, leaves, seconds = partial
+        carry = jax.tree.unflatten(program.treedef, [jnp.asarray(leaf) for leaf in leaves])
+        clock.add(sum(lengths[:position]), 0.0)
+        clock.report(f"{clock.what}: chunk {k + 1}/{chunks} continues at iteration {sum(lengths[:position])}/{total}, "
+                     "where an earlier run stopped")
+    else:
+        position, seconds = 0, 0.0
+        t0 = time.perf_counter()
+        carry = program.start(*args)
+        _wait(carry)
+        seconds += time.perf_counter() - t0
+    for i in range(position, len(lengths)):
+        t0 = time.perf_counter()
+        carry = program.steps[lengths[i]](*args, carry)
+        _wait(carry)
+        elapsed = time.perf_counter() - t0
+        seconds += elapsed
+        clock.add(lengths[i], elapsed)
+        iteration = sum(lengths[:i + 1])
+        clock.line(f"chunk {k + 1}/{chunks} at iteration {iteration}/{total}, {done}/{n} images finished",
+                   force=False)
+        if store is not None and store.stop_reason() and i + 1 < len(lengths):
+            store.save_partial(k, lengths, i + 1, jax.tree.leaves(carry), seconds)
+            store.raise_if_stopped(f"at iteration {iteration}/{total} of chunk {k + 1}/{chunks} ({done}/{n} images "
+                                   "finished)")
+    t0 = time.perf_counter()
+    out = program.end(*args, carry)
+    outputs = tuple(np.asarray(a) for a in out)
+    return outputs, seconds + time.perf_counter() - t0

@@ -36,7 +36,7 @@ from jaxrestore.inverse.experiments.runs import open_run
 from jaxrestore.inverse.experiments.problems_002 import PROBLEMS, Problem, build_problem, problem_names, to_unit
 from jaxrestore.inverse.experiments.tables import TABLE1_BASELINES, TABLE1_OURS
 from jaxrestore.inverse.priors import Prior, load_prior
-from jaxrestore.inverse.solvers.map import MAPOptions, map_search
+from jaxrestore.inverse.solvers.map import MAPOptions, map_segments
 
 METHODS = ("naive", "tv", "lr", "sparse", "dip", "ours")
 TABLE_METHODS = ("naive", "tv", "lr", "sparse", "ours")  # 002_* Table 1's columns (and the input)
@@ -74,16 +74,12 @@ def check_config(config) -> None:
 
 def solve(prior: Prior, problem: Problem, y, keys, options: MAPOptions, *, chunk: int,
           report: Callable[[str], None] = logging.info, store=None):
-    """MAP search for every observation, ``chunk`` images per call of one compiled program
-    (:func:`.chunks.run_in_chunks`; finished chunks saved to and read from ``store``). Returns (z,
-    G(z) in [-1, 1], objectives, compile seconds, solve seconds)."""
-
-    def run(g_vars, d_vars, operator, yy, kk):
-        result = map_search(prior.generator_fn, g_vars, prior.discriminator_fn, d_vars, operator, yy, kk, options)
-        return result.z, result.image, result.objective
-
+    """MAP search for every observation, ``chunk`` images per call of compiled programs, in
+    segments of the iterations (:func:`.chunks.run_in_chunks`; finished chunks saved to and read
+    from ``store``). Returns (z, G(z) in [-1, 1], objectives, compile seconds, solve seconds)."""
     (z, images, objectives), compile_s, solve_s = run_in_chunks(
-        run, (prior.g_vars, prior.d_vars, problem.operator), (y, keys), chunk=chunk,
+        map_segments(prior.generator_fn, prior.discriminator_fn, options),
+        (prior.g_vars, prior.d_vars, problem.operator), (y, keys), chunk=chunk,
         what=f"MAP search ({options.iterations} iterations)", report=report, store=store)
     return z, images, objectives, compile_s, solve_s
 
@@ -118,56 +114,57 @@ def run(config, workdir: str) -> dict:
     for m in baseline_opts:
         baseline_methods.check_operator(m, problem.baseline_operator)
     experiment.start()  # the first write: the workdir and its config.json
-    logging.info("GAN-prior %s: %d test images from %s; methods %s%s", problem.name, len(names), config.data.test,
-                 ", ".join(methods), f"; prior {prior.path} (step {prior.step}, z of {prior.z_dim}), {options}"
-                 if prior else "")
+    with experiment.stop_requests():  # Ctrl-C / SIGTERM: stop at the next boundary, resumable
+        logging.info("GAN-prior %s: %d test images from %s; methods %s%s", problem.name, len(names), config.data.test,
+                     ", ".join(methods), f"; prior {prior.path} (step {prior.step}, z of {prior.z_dim}), {options}"
+                     if prior else "")
 
-    key = jax.random.key(config.seed)
-    corrupt_key, solve_key = jax.random.split(key)
-    x = jnp.asarray(clean)
-    y01 = problem.corrupt(corrupt_key, x)
-    restored, seconds, diagnostics = {}, {}, {}
-    if "naive" in methods:
-        restored["naive"] = np.asarray(problem.input_image(y01))
-        seconds["naive"] = 0.0
-    for m, opts in baseline_opts.items():
-        restored[m], seconds[m], info = baseline_methods.restore(
-            m, problem.baseline_operator, problem.baseline_observation(y01), opts,
-            jax.random.fold_in(solve_key, 1 + baseline_methods.BASELINES.index(m)), chunk=int(config.solver.chunk),
-            store=experiment.chunks(m))
-        diagnostics[m] = {"options": options_dict(opts), **info}
-    if prior is not None:
-        y = problem.solver_observation(y01)
-        image_keys = jax.random.split(solve_key, len(names))
-        _, generated, objectives, compile_s, solve_s = solve(prior, problem, y, image_keys, options,
-                                                             chunk=int(config.solver.chunk),
-                                                             store=experiment.chunks("ours"))
-        check_finite(objectives, "MAP", "solver.lr", names)
-        ours = to_unit(generated)
-        restored["ours"], seconds["ours"] = ours, solve_s / len(names)
-        if config.blend:
-            blended, blend_info = problem.blends(y01, jnp.asarray(ours))
-            restored.update({f"ours_{k}": np.asarray(v) for k, v in blended.items()})
-            seconds.update({f"ours_{k}": seconds["ours"] for k in blended})
-            diagnostics.update(blend_info)
-        diagnostics.update(objective_mean=float(np.mean(objectives)), compile_s=compile_s,
-                           seconds_per_image=seconds["ours"])
-    results = {
-        "task": problem.name, "images": len(names), "data": config.data.test, "headline": HEADLINE,
-        "task_settings": config.task.to_dict(), "seed": int(config.seed),
-        "prior": ({"path": prior.path, "step": prior.step, "z_dim": prior.z_dim, "size": prior.size}
-                  if prior else None),
-        "solver": dataclasses.asdict(options) if prior else None,
-        "methods": {m: {**scores(im, clean), "seconds_per_image": seconds[m]} for m, im in restored.items()},
-        "paper_ours": dict(zip(("psnr", "ssim"), TABLE1_OURS[problem.name])),
-        "paper_baselines": {m: dict(zip(("psnr", "ssim"), rows[problem.name]))
-                            for m, rows in TABLE1_BASELINES.items() if problem.name in rows},
-        "paper_method": problem.paper_method,
-        **diagnostics,
-    }
-    figure = figure_grid(clean, restored, count=int(config.figure_images)) if int(config.figure_images) else None
-    write_outputs(experiment.workdir, results, figure, results_markdown(results))
-    experiment.close()
+        key = jax.random.key(config.seed)
+        corrupt_key, solve_key = jax.random.split(key)
+        x = jnp.asarray(clean)
+        y01 = problem.corrupt(corrupt_key, x)
+        restored, seconds, diagnostics = {}, {}, {}
+        if "naive" in methods:
+            restored["naive"] = np.asarray(problem.input_image(y01))
+            seconds["naive"] = 0.0
+        for m, opts in baseline_opts.items():
+            restored[m], seconds[m], info = baseline_methods.restore(
+                m, problem.baseline_operator, problem.baseline_observation(y01), opts,
+                jax.random.fold_in(solve_key, 1 + baseline_methods.BASELINES.index(m)), chunk=int(config.solver.chunk),
+                store=experiment.chunks(m))
+            diagnostics[m] = {"options": options_dict(opts), **info}
+        if prior is not None:
+            y = problem.solver_observation(y01)
+            image_keys = jax.random.split(solve_key, len(names))
+            _, generated, objectives, compile_s, solve_s = solve(prior, problem, y, image_keys, options,
+                                                                 chunk=int(config.solver.chunk),
+                                                                 store=experiment.chunks("ours"))
+            check_finite(objectives, "MAP", "solver.lr", names)
+            ours = to_unit(generated)
+            restored["ours"], seconds["ours"] = ours, solve_s / len(names)
+            if config.blend:
+                blended, blend_info = problem.blends(y01, jnp.asarray(ours))
+                restored.update({f"ours_{k}": np.asarray(v) for k, v in blended.items()})
+                seconds.update({f"ours_{k}": seconds["ours"] for k in blended})
+                diagnostics.update(blend_info)
+            diagnostics.update(objective_mean=float(np.mean(objectives)), compile_s=compile_s,
+                               seconds_per_image=seconds["ours"])
+        results = {
+            "task": problem.name, "images": len(names), "data": config.data.test, "headline": HEADLINE,
+            "task_settings": config.task.to_dict(), "seed": int(config.seed),
+            "prior": ({"path": prior.path, "step": prior.step, "z_dim": prior.z_dim, "size": prior.size}
+                      if prior else None),
+            "solver": dataclasses.asdict(options) if prior else None,
+            "methods": {m: {**scores(im, clean), "seconds_per_image": seconds[m]} for m, im in restored.items()},
+            "paper_ours": dict(zip(("psnr", "ssim"), TABLE1_OURS[problem.name])),
+            "paper_baselines": {m: dict(zip(("psnr", "ssim"), rows[problem.name]))
+                                for m, rows in TABLE1_BASELINES.items() if problem.name in rows},
+            "paper_method": problem.paper_method,
+            **diagnostics,
+        }
+        figure = figure_grid(clean, restored, count=int(config.figure_images)) if int(config.figure_images) else None
+        write_outputs(experiment.workdir, results, figure, results_markdown(results))
+        experiment.close()
     logging.info("seconds per image: %s", ", ".join(f"{m} {s:.2f}" for m, s in seconds.items()))
     return results
 

@@ -42,8 +42,8 @@ from jaxrestore.inverse.experiments.runs import open_run
 from jaxrestore.inverse.experiments.tables import SETTINGS, reference
 from jaxrestore.inverse.priors import Prior, load_prior
 from jaxrestore.inverse.solvers.backprojection import back_project
-from jaxrestore.inverse.solvers.csgm import CSGMOptions, csgm
-from jaxrestore.inverse.solvers.iagan import IAGANOptions, iagan
+from jaxrestore.inverse.solvers.csgm import CSGMOptions, csgm_segments
+from jaxrestore.inverse.solvers.iagan import IAGANOptions, iagan_segments
 from jaxrestore.metrics.lpips import lpips_fn
 from jaxrestore.models.lpips import canonical_net
 
@@ -135,7 +135,7 @@ def restore(config, problem: MeasurementProblem, prior: Prior, clean, names, set
     if any(m.startswith("csgm") for m in methods) or needs_iagan:
         keys = jax.random.split(solve_key, len(clean))
         out, compile_s, solve_s = run_in_chunks(
-            lambda g, op, yy, kk: csgm(prior.generator_fn, g, op, yy, kk, csgm_options)[:3],
+            csgm_segments(prior.generator_fn, csgm_options),
             (prior.g_vars, operator), (y, keys), chunk=chunk,
             what=f"CSGM ({csgm_options.iterations} iterations x {csgm_options.restarts} starts)",
             store=chunks("csgm"))
@@ -144,10 +144,10 @@ def restore(config, problem: MeasurementProblem, prior: Prior, clean, names, set
         check_finite(objective, "CSGM", "csgm.lr", names)
     if needs_iagan:
         out, compile_s, solve_s = run_in_chunks(
-            lambda g, op, yy, zz: iagan(prior.generator_fn, g, op, yy, zz, iagan_options)[1:3],
+            iagan_segments(prior.generator_fn, prior.g_vars, iagan_options),
             (prior.g_vars, operator), (y, jnp.asarray(z_hat)), chunk=chunk,
             what=f"IAGAN ({iagan_options.iterations} iterations)", store=chunks("iagan"))
-        images["iagan"], objective = out
+        _, images["iagan"], objective = out
         seconds["iagan"], extra["iagan_compile_s"] = seconds["csgm"] + solve_s / len(clean), compile_s
         check_finite(objective, "IAGAN", "iagan.lr_theta", names)
     for base in ("csgm", "iagan"):
@@ -197,31 +197,33 @@ def run(config, workdir: str) -> dict:
                 baseline_methods.check_operator(m, operator)
     ps = lpips_fn(config.ps_net)
     experiment.start()  # the first write: the workdir and its config.json
-    logging.info("IAGAN %s on %d test images from %s; %smethods %s", config.task.name, len(names),
-                 config.data.test, f"prior {prior.path} ({prior.kind}, z of {prior.z_dim}, {prior.size}x{prior.size}); "
-                 if prior else "", ", ".join(methods))
-    key = jax.random.key(int(config.seed))
-    sweep, figures = [], []
-    for index, value in enumerate(values):
-        logging.info("setting %d/%d: %s", index + 1, len(values), problem.setting_text(value))
-        entry, unit = restore(config, problem, prior, clean, names, value, jax.random.fold_in(key, index), methods,
-                              ps, lambda stage, index=index: experiment.chunks(f"{index}/{stage}"))
-        sweep.append({"setting": value, **entry})
-        figures.append(unit)
-    first = sweep[0]
-    results = {"task": config.task.name, "images": len(names), "data": config.data.test,
-               "noise": float(config.task.noise), "headline": HEADLINE, "setting": first["setting"],
-               "ps_net": canonical_net(config.ps_net), "task_settings": config.task.to_dict(), "seed": int(config.seed),
-               "methods": first["methods"],
-               "prior": ({"path": prior.path, "kind": prior.kind, "step": prior.step, "z_dim": prior.z_dim,
-                          "size": prior.size} if prior else None),
-               "paper": {str(v): reference(prior.kind if prior else "began", config.task.name, v, config.task.noise)
-                         for v in values},
-               "sweep": sweep}
-    columns = [("Real", clean)] + [(method_label(m, config.task.name), figures[0][m]) for m in methods]
-    figure = labelled_grid(columns, count=int(config.figure_images)) if int(config.figure_images) else None
-    write_outputs(experiment.workdir, results, figure, results_markdown(results))
-    experiment.close()
+    with experiment.stop_requests():  # Ctrl-C / SIGTERM: stop at the next boundary, resumable
+        logging.info("IAGAN %s on %d test images from %s; %smethods %s", config.task.name, len(names),
+                     config.data.test, f"prior {prior.path} ({prior.kind}, z of {prior.z_dim}, "
+                     f"{prior.size}x{prior.size}); " if prior else "", ", ".join(methods))
+        key = jax.random.key(int(config.seed))
+        sweep, figures = [], []
+        for index, value in enumerate(values):
+            logging.info("setting %d/%d: %s", index + 1, len(values), problem.setting_text(value))
+            entry, unit = restore(config, problem, prior, clean, names, value, jax.random.fold_in(key, index), methods,
+                                  ps, lambda stage, index=index: experiment.chunks(f"{index}/{stage}"))
+            sweep.append({"setting": value, **entry})
+            figures.append(unit)
+        first = sweep[0]
+        results = {"task": config.task.name, "images": len(names), "data": config.data.test,
+                   "noise": float(config.task.noise), "headline": HEADLINE, "setting": first["setting"],
+                   "ps_net": canonical_net(config.ps_net), "task_settings": config.task.to_dict(),
+                   "seed": int(config.seed),
+                   "methods": first["methods"],
+                   "prior": ({"path": prior.path, "kind": prior.kind, "step": prior.step, "z_dim": prior.z_dim,
+                              "size": prior.size} if prior else None),
+                   "paper": {str(v): reference(prior.kind if prior else "began", config.task.name, v, config.task.noise)
+                             for v in values},
+                   "sweep": sweep}
+        columns = [("Real", clean)] + [(method_label(m, config.task.name), figures[0][m]) for m in methods]
+        figure = labelled_grid(columns, count=int(config.figure_images)) if int(config.figure_images) else None
+        write_outputs(experiment.workdir, results, figure, results_markdown(results))
+        experiment.close()
     return results
 
 

@@ -15,12 +15,20 @@ for a refused command):
   chunk in flight and the same command continues from there. Each image has its own PRNG key
   and a resumed chunk is the same compiled program on the same inputs, so a resumed run's
   results equal an uninterrupted run's. ``progress/`` is removed once the results are written.
+
+While it solves (:meth:`ExperimentRun.stop_requests`), SIGINT (Ctrl-C) and SIGTERM are
+acknowledged at once; the run stops at the next boundary (a segment of a latent solver's
+iterations, a chunk of a baseline, a block of DIP's steps), saves what is finished (and a latent
+solver's state between two segments of the chunk in flight, so that it continues there) and
+raises :class:`~jaxrestore.runtime.preemption.RunInterrupted`, whose message says how to resume.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import jax
@@ -31,6 +39,7 @@ from jaxrestore.errors import CheckpointError
 from jaxrestore.runtime import rundir
 from jaxrestore.runtime.atomic import atomic_open
 from jaxrestore.runtime.configs import flat_config
+from jaxrestore.runtime.preemption import RunInterrupted, StopRequests
 
 PROGRESS_DIR = "progress"
 RESULTS_FILE = "results.json"
@@ -57,6 +66,7 @@ class ExperimentRun:
 
     def __init__(self, workdir: Path, config, state: str):
         self.workdir, self.config, self.state = workdir, config, state
+        self.stop: StopRequests | None = None
 
     @property
     def finished(self) -> bool:
@@ -77,9 +87,21 @@ class ExperimentRun:
         if self.state == "resume" and (self.workdir / PROGRESS_DIR).is_dir():
             logging.info("resuming the experiment in %s from the chunks it finished before", self.workdir)
 
+    @contextlib.contextmanager
+    def stop_requests(self) -> Iterator[None]:
+        """While active, SIGINT and SIGTERM stop the run at the next boundary (module docstring)."""
+        with StopRequests(process_count=jax.process_count(),
+                          acknowledgement="the experiment saves what it finished at the next boundary (within "
+                          "seconds, after a compile in progress) and stops") as stop:
+            self.stop = stop
+            try:
+                yield
+            finally:
+                self.stop = None
+
     def chunks(self, stage: str) -> ChunkStore:
         """The finished chunks of one stage (a solver or baseline at one setting), e.g. ``0/csgm``."""
-        return ChunkStore(self.workdir / PROGRESS_DIR / stage)
+        return ChunkStore(self.workdir / PROGRESS_DIR, stage, self.stop)
 
     def close(self) -> None:
         """After the results are written: the finished chunks are no longer needed."""
@@ -131,13 +153,47 @@ def open_run(config, workdir: str, *, headline: str) -> ExperimentRun:
 
 class ChunkStore:
     """The finished chunks of one stage: chunk ``k``'s outputs (a tuple of arrays, one row per
-    image) and the seconds its solve took, in ``chunk_<k>.npz``, written atomically."""
+    image) and the seconds its solve took, in ``chunk_<k>.npz``; and, for a run stopped between
+    two segments of a chunk, that chunk's solver state in ``chunk_<k>.partial.npz``. Every file is
+    written atomically. ``stop`` (the run's :class:`StopRequests`) tells whether a stop was asked."""
 
-    def __init__(self, directory: Path):
-        self.directory = directory
+    def __init__(self, root: Path, stage: str, stop: StopRequests | None = None):
+        self.root, self.directory, self.stop = root, root / stage, stop
 
-    def _path(self, k: int) -> Path:
-        return self.directory / f"chunk_{k:05d}.npz"
+    def _path(self, k: int, kind: str = "") -> Path:
+        return self.directory / f"chunk_{k:05d}{kind}.npz"
+
+    def stop_reason(self) -> str | None:
+        """The signal that asked the run to stop (``SIGINT``, ``SIGTERM``), or None."""
+        return self.stop.received if self.stop is not None else None
+
+    def raise_if_stopped(self, where: str) -> None:
+        """Raises :class:`RunInterrupted` when a stop was asked; ``where`` says where the run is."""
+        reason = self.stop_reason()
+        if reason:
+            raise RunInterrupted(f"stopped by {reason} {where}; the finished work is saved in {self.root}; rerun "
+                                 "the same command to continue from there.")
+
+    def load_partial(self, k: int, lengths: list[int]):
+        """``(segments done, carry leaves, seconds)`` of chunk ``k`` stopped between segments of
+        ``lengths``, or None (none saved, or saved with other segments)."""
+        path = self._path(k, ".partial")
+        if not path.is_file():
+            return None
+        with np.load(path) as data:
+            if list(data["lengths"]) != list(lengths):
+                return None
+            leaves = [data[f"leaf_{i}"] for i in range(int(data["leaves"]))]
+            return int(data["position"]), leaves, float(data["seconds"])
+
+    def save_partial(self, k: int, lengths: list[int], position: int, leaves, seconds: float) -> None:
+        """Chunk ``k``'s solver state after ``position`` of its segments ``lengths``."""
+        if jax.process_index() != 0:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        arrays = {f"leaf_{i}": np.asarray(leaf) for i, leaf in enumerate(leaves)}
+        with atomic_open(self._path(k, ".partial"), "wb") as f:
+            np.savez(f, lengths=np.asarray(lengths), position=position, seconds=seconds, leaves=len(arrays), **arrays)
 
     def load(self, k: int) -> tuple[tuple[np.ndarray, ...], float] | None:
         path = self._path(k)
@@ -154,3 +210,4 @@ class ChunkStore:
         arrays = {f"output_{i}": np.asarray(a) for i, a in enumerate(outputs)}
         with atomic_open(self._path(k), "wb") as f:
             np.savez(f, outputs=len(outputs), seconds=seconds, **arrays)
+        self._path(k, ".partial").unlink(missing_ok=True)

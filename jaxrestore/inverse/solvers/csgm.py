@@ -17,8 +17,8 @@ import jax.numpy as jnp
 import optax
 
 from jaxrestore.errors import ConfigError
-from jaxrestore.inverse.solvers.skeleton import (INITS, LatentResult, best_of_restarts, initial_latents, optimise,
-                                                 per_image_keys, positive, positive_int)
+from jaxrestore.inverse.solvers.skeleton import (INITS, LatentResult, Segmented, best_of_restarts, initial_latents,
+                                                 optimise, per_image_keys, positive, positive_int, segmented)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,13 +56,35 @@ def vmap_images(fn, per_image_operator: bool, extra_axes=()):
     return jax.vmap(fn, in_axes=(0 if per_image_operator else None, 0, 0) + tuple(extra_axes))
 
 
+def _projection(options: CSGMOptions) -> Callable | None:
+    return None if not options.clip else (lambda z: jnp.clip(z, -options.clip, options.clip))
+
+
+def csgm_segments(generator_fn: Callable, options: CSGMOptions, *, per_image_operator: bool = False) -> Segmented:
+    """:func:`csgm` of a chunk of images in segments of its iterations
+    (:class:`~jaxrestore.inverse.solvers.skeleton.Segmented`): the chunk's arguments are
+    ``(g_vars, operator, y, keys)``, one typed key per image, and its outputs ``(z, image,
+    objective)``, csgm's with those keys (tested)."""
+    options.check()
+
+    def per_image(g_vars, operator, y, key):
+        term = data_term(generator_fn, operator, y)
+        inits = jax.vmap(lambda k: initial_latents(k, (options.z_dim,), options.init))(
+            jax.random.split(key, options.restarts))
+        return (lambda z: term(g_vars, z)), inits, lambda z, value: (z, generator_fn(g_vars, z[None])[0], value)
+
+    return segmented(per_image, (None, 0 if per_image_operator else None, 0, 0), options.iterations,
+                     optax.adam(options.lr), keep_best=options.keep_best_iterate, restarts=options.restarts,
+                     project=_projection(options))
+
+
 def csgm(generator_fn: Callable, g_vars, operator, y, key, options: CSGMOptions, *,
          per_image_operator: bool = False) -> LatentResult:
     """CSGM estimates for observations ``y`` (N, *operator.output_shape); ``key`` seeds the
     starts (one key, or N typed keys, as :func:`~jaxrestore.inverse.solvers.map.map_search`)."""
     options.check()
     tx = optax.adam(options.lr)
-    project = None if not options.clip else (lambda z: jnp.clip(z, -options.clip, options.clip))
+    project = _projection(options)
 
     def one_image(op, yy, k):
         term = data_term(generator_fn, op, yy)

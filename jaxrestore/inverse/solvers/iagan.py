@@ -18,7 +18,7 @@ import optax
 
 from jaxrestore.errors import ConfigError
 from jaxrestore.inverse.solvers.csgm import data_term, vmap_images
-from jaxrestore.inverse.solvers.skeleton import LatentResult, optimise, positive, positive_int
+from jaxrestore.inverse.solvers.skeleton import LatentResult, Segmented, optimise, positive, positive_int, segmented
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,3 +88,28 @@ def iagan(generator_fn: Callable, g_vars, operator, y, z_hat, options: IAGANOpti
     if z_hat.shape[0] != y.shape[0]:
         raise ConfigError(f"iagan got {z_hat.shape[0]} latents for {y.shape[0]} observations; pass CSGM's z per image.")
     return LatentResult(*vmap_images(one_image, per_image_operator)(operator, y, z_hat))
+
+
+def iagan_segments(generator_fn: Callable, g_vars, options: IAGANOptions, *,
+                   per_image_operator: bool = False) -> Segmented:
+    """:func:`iagan` of a chunk of images in segments of its iterations
+    (:class:`~jaxrestore.inverse.solvers.skeleton.Segmented`): the chunk's arguments are
+    ``(g_vars, operator, y, z_hat)`` (``g_vars`` as given here: it shapes the optimiser) and its
+    outputs ``(z, image, objective)``, iagan's (tested)."""
+    options.check()
+    tx = iagan_optimizer(options, split_theta(g_vars, options.collections)[0])
+
+    def per_image(variables, operator, y, z0):
+        theta, rest = split_theta(variables, options.collections)
+        term = data_term(generator_fn, operator, y)
+
+        def image(p):
+            return generator_fn({**rest, **p["theta"]}, p["z"][None])[0]
+
+        def objective(p):
+            return term({**rest, **p["theta"]}, p["z"])
+
+        return objective, {"z": z0, "theta": theta}, lambda p, value: (p["z"], image(p), value)
+
+    return segmented(per_image, (None, 0 if per_image_operator else None, 0, 0), options.iterations, tx,
+                     keep_best=options.keep_best_iterate, restarts=None)

@@ -40,7 +40,8 @@ import jax.numpy as jnp
 import optax
 
 from jaxrestore.errors import ConfigError
-from jaxrestore.inverse.solvers.skeleton import INITS, LatentResult, best_of_restarts, initial_latents, optimise, per_image_keys
+from jaxrestore.inverse.solvers.skeleton import (INITS, LatentResult, Segmented, best_of_restarts, initial_latents,
+                                                 optimise, per_image_keys, segmented)
 
 PRIORS = ("released", "paper", "none")
 
@@ -100,14 +101,39 @@ def map_search(generator_fn: Callable, g_params, discriminator_fn: Callable | No
     z's initialisation (image i, restart r get their own keys split from it); a batch of N
     typed keys (``jax.random.key``) gives each image its own, so an image's result does not
     depend on which other images share its batch."""
-    options.check()
-    if options.prior != "none" and discriminator_fn is None:
-        raise ConfigError(f"prior {options.prior!r} needs a discriminator; pass one or use prior='none'.")
+    _check(options, discriminator_fn)
     keys = per_image_keys(key, y.shape[0])
     solve = jax.vmap(lambda op, yy, k: _solve_image(generator_fn, g_params, discriminator_fn, d_params,
                                                      op, yy, k, options),
                      in_axes=(0 if per_image_operator else None, 0, 0))
     return solve(operator, y, keys)
+
+
+def _check(options: MAPOptions, discriminator_fn) -> None:
+    options.check()
+    if options.prior != "none" and discriminator_fn is None:
+        raise ConfigError(f"prior {options.prior!r} needs a discriminator; pass one or use prior='none'.")
+
+
+def map_segments(generator_fn: Callable, discriminator_fn: Callable | None, options: MAPOptions, *,
+                 per_image_operator: bool = False) -> Segmented:
+    """:func:`map_search` of a chunk of images in segments of its iterations
+    (:class:`~jaxrestore.inverse.solvers.skeleton.Segmented`), for a run that stops, reports and
+    resumes between them: the chunk's arguments are ``(g_params, d_params, operator, y, keys)``,
+    one typed key per image, and its outputs ``(z, image, objective)``, map_search's with those
+    keys (tested)."""
+    _check(options, discriminator_fn)
+    clip = lambda z: jnp.clip(z, -1.0, 1.0)  # noqa: E731
+
+    def per_image(g_params, d_params, operator, y, key):
+        objective = objective_fn(generator_fn, g_params, discriminator_fn, d_params, operator, y, options)
+        inits = jax.vmap(lambda k: initial_latents(k, (options.z_dim,), options.init))(
+            jax.random.split(key, options.restarts))
+        return objective, inits, lambda z, value: (z, generator_fn(g_params, z[None])[0], value)
+
+    return segmented(per_image, (None, None, 0 if per_image_operator else None, 0, 0), options.iterations,
+                     latent_optimizer(options), keep_best=options.keep_best_iterate, restarts=options.restarts,
+                     project=clip)
 
 
 def objective_fn(generator_fn, g_params, discriminator_fn, d_params, operator, y, options: MAPOptions):

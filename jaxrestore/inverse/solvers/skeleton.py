@@ -59,15 +59,17 @@ def _tree_where(condition, new, old):
     return jax.tree.map(lambda a, b: jnp.where(condition, a, b), new, old)
 
 
-def optimise(objective: Callable, init, tx: optax.GradientTransformation, iterations: int, *,
-             keep_best: bool, project: Callable | None = None):
-    """The one iteration skeleton of every latent solver (MAP, CSGM, IAGAN): ``iterations``
-    steps of ``tx`` on the pytree ``init`` minimising ``objective(params) -> scalar``, in
-    ``lax.scan``, each step followed by ``project`` (e.g. a clip) when given. The best iterate
-    by objective is carried in the scan state (the final iterate included). Returns
-    ``(params, value, history)``: the best iterate and its objective with ``keep_best``,
-    otherwise the last iterate and its objective; ``history`` holds the objective of each
-    iterate before its step, shape ``(iterations,)``."""
+def optimise_start(init, tx: optax.GradientTransformation):
+    """The carry of :func:`optimise` before its first step: ``(params, optimiser state, best
+    params, best objective)``."""
+    return init, tx.init(init), init, jnp.asarray(jnp.inf, jnp.float32)
+
+
+def optimise_steps(objective: Callable, carry, tx: optax.GradientTransformation, length: int, *,
+                   project: Callable | None = None):
+    """``length`` steps of :func:`optimise` from ``carry`` in ``lax.scan``: ``(carry, objectives
+    of the iterates before their steps)``. Steps from one carry in segments give the iterates
+    one scan of all the steps gives (tested)."""
     value_and_grad = jax.value_and_grad(objective)
 
     def step(carry, _):
@@ -81,13 +83,105 @@ def optimise(objective: Callable, init, tx: optax.GradientTransformation, iterat
             params = project(params)
         return (params, opt_state, best, best_value), value
 
-    carry = (init, tx.init(init), init, jnp.asarray(jnp.inf, jnp.float32))
-    (params, _, best, best_value), history = jax.lax.scan(step, carry, None, length=int(iterations))
+    return jax.lax.scan(step, carry, None, length=int(length))
+
+
+def optimise_end(objective: Callable, carry, *, keep_best: bool):
+    """``(params, objective)`` after the last step: the best iterate (the final one included)
+    with ``keep_best``, otherwise the last iterate."""
+    params, _, best, best_value = carry
     final_value = objective(params)
     if not keep_best:
-        return params, final_value, history
+        return params, final_value
     better = final_value < best_value
-    return _tree_where(better, params, best), jnp.where(better, final_value, best_value), history
+    return _tree_where(better, params, best), jnp.where(better, final_value, best_value)
+
+
+def optimise(objective: Callable, init, tx: optax.GradientTransformation, iterations: int, *,
+             keep_best: bool, project: Callable | None = None):
+    """The one iteration skeleton of every latent solver (MAP, CSGM, IAGAN): ``iterations``
+    steps of ``tx`` on the pytree ``init`` minimising ``objective(params) -> scalar``, in
+    ``lax.scan``, each step followed by ``project`` (e.g. a clip) when given. The best iterate
+    by objective is carried in the scan state (the final iterate included). Returns
+    ``(params, value, history)``: the best iterate and its objective with ``keep_best``,
+    otherwise the last iterate and its objective; ``history`` holds the objective of each
+    iterate before its step, shape ``(iterations,)``. :func:`optimise_start`,
+    :func:`optimise_steps` and :func:`optimise_end` are its three parts, for a solve in
+    segments (:class:`Segmented`)."""
+    carry, history = optimise_steps(objective, optimise_start(init, tx), tx, iterations, project=project)
+    params, value = optimise_end(objective, carry, keep_best=keep_best)
+    return params, value, history
+
+
+class Segmented(NamedTuple):
+    """A solver of a chunk of images cut into segments of its iterations, so that a run can stop,
+    report and resume between segments (``jaxrestore.inverse.experiments.chunks``). Each takes
+    the arguments of the chunk (the fixed ones, then the per-image ones):
+
+    - ``start(*args) -> carry``;
+    - ``steps(*args, carry, length) -> (carry, objectives)``, ``length`` iterations (static);
+    - ``end(*args, carry) -> outputs``, a tuple of per-image arrays.
+
+    ``start``, then ``steps`` over lengths adding up to ``iterations``, then ``end`` give what the
+    solver gives in one scan."""
+
+    start: Callable
+    steps: Callable
+    end: Callable
+    iterations: int
+
+
+def segmented(per_image: Callable, in_axes: tuple, iterations: int, tx: optax.GradientTransformation, *,
+              keep_best: bool, restarts: int | None, project: Callable | None = None) -> Segmented:
+    """A latent solver of a chunk of images in segments, from its per-image parts:
+    ``per_image(*args) -> (objective, inits, finish)`` for one image's arguments (``in_axes`` says
+    which arguments carry a leading image axis), where ``inits`` holds the starting parameters of
+    each restart (a leading axis of ``restarts``; no such axis when ``restarts`` is None) and
+    ``finish(params, objective) -> outputs`` makes the image's outputs from the chosen iterate.
+    Every image and restart takes :func:`optimise`'s steps; the restart of lowest objective wins,
+    as in :func:`best_of_restarts`."""
+    over_restarts = (lambda fn: fn) if restarts is None else jax.vmap
+
+    def start(*args):
+        def one(*a):
+            return over_restarts(lambda p: optimise_start(p, tx))(per_image(*a)[1])
+
+        return jax.vmap(one, in_axes=in_axes)(*args)
+
+    def steps(*args, length: int):
+        def one(*a):
+            objective = per_image(*a[:-1])[0]
+            run = lambda c: optimise_steps(objective, c, tx, length, project=project)[0]  # noqa: E731
+            return over_restarts(run)(a[-1])
+
+        return jax.vmap(one, in_axes=in_axes + (0,))(*args)
+
+    def end(*args):
+        def one(*a):
+            objective, _, finish = per_image(*a[:-1])
+            close = lambda c: optimise_end(objective, c, keep_best=keep_best)  # noqa: E731
+            if restarts is None:
+                return finish(*close(a[-1]))
+            params, values = jax.vmap(close)(a[-1])
+            best = jnp.argmin(values)
+            return finish(jax.tree.map(lambda leaf: leaf[best], params), values[best])
+
+        return jax.vmap(one, in_axes=in_axes + (0,))(*args)
+
+    return Segmented(start, steps, end, int(iterations))
+
+
+def segment_lengths(iterations: int, target: int) -> list[int]:
+    """Segment lengths adding up to ``iterations``, each at most ``target``: equal lengths (one
+    compiled program) where ``iterations`` has a divisor in ``[target / 2, target]``, else
+    ``target`` and one remainder."""
+    iterations, target = int(iterations), max(1, int(target))
+    if iterations <= target:
+        return [iterations]
+    length = next((d for d in range(target, (target + 1) // 2 - 1, -1) if iterations % d == 0), None)
+    if length is not None:
+        return [length] * (iterations // length)
+    return [target] * (iterations // target) + ([iterations % target] if iterations % target else [])
 
 
 def best_of_restarts(run_one: Callable, key, restarts: int):
