@@ -29,7 +29,7 @@ from jaxrestore.errors import JaxRestoreError
 from jaxrestore.inverse import experiments
 from jaxrestore.runtime import compilation_cache
 from jaxrestore.runtime.cli import fail, parse_config_flags, quiet_library_logs, reject_arguments, run_app
-from jaxrestore.runtime.preemption import RunInterrupted
+from jaxrestore.runtime.preemption import RunInterrupted, exit_if_background_work
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Experiment config file, e.g. configs/srgan.py[:quick].",
@@ -70,10 +70,12 @@ def main(argv) -> None:
         fail(str(err))
     except RunInterrupted as stopped:  # SIGTERM / Ctrl-C in a training loop or an experiment: saved, resumable
         print(stopped)
+        exit_if_background_work(0)  # stopped during a compile, which cannot be cancelled
     except KeyboardInterrupt:  # Ctrl-C outside the loop (or a second one): nothing more to save
         print("error: interrupted at once, so nothing was saved now; what a run saved before (its last "
               "checkpoint, an experiment's finished images) stays, and rerunning the command resumes from it.",
               file=sys.stderr)
+        exit_if_background_work(130)
         raise SystemExit(130) from None
 
 

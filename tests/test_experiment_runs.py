@@ -1,16 +1,19 @@
 """The restoration experiments' workdirs are runs (jaxrestore/inverse/experiments/runs.py): they
 refuse another run's workdir and leave it untouched, show a finished run instead of recomputing
-it, and resume a killed run to the results of an uninterrupted one; and the records and messages
-of a run say what shaped it."""
+it, resume a killed run to the results of an uninterrupted one, and stop on SIGINT / SIGTERM at
+a segment boundary (or during a compile) and continue there; and the records and messages of a
+run say what shaped it."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -97,8 +100,11 @@ def test_a_workdir_with_results_but_no_config_is_refused(dcgan_prior, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
 
 
-def _main(*args, **kwargs):
+def _main(*args, optimised: bool = False, **kwargs):
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    if optimised:  # XLA's usual optimisation, not the suite's quicker compiles (conftest.py): solving dominates
+        env["XLA_FLAGS"] = " ".join(f for f in env.get("XLA_FLAGS", "").split()
+                                    if not f.startswith(("--xla_backend_optimization_level", "--xla_cpu_use_fusion")))
     return subprocess.Popen([sys.executable, "-m", "jaxrestore.main", *args], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
@@ -126,6 +132,100 @@ def test_a_killed_run_resumes_to_the_results_of_an_uninterrupted_one(dcgan_prior
     b = json.loads((tmp_path / "killed" / "results.json").read_text())
     assert without_timings(b) == without_timings(a)
     assert (tmp_path / "killed" / "figure.png").read_bytes() == (tmp_path / "whole" / "figure.png").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def dcgan32_prior(tmp_path_factory):
+    """A tiny 32x32 DCGAN prior (LPIPS, 003_*'s PS, needs 31 pixels or more)."""
+    workdir = tmp_path_factory.mktemp("dcgan32")
+    train_and_evaluate(dcgan_config(**{"train.num_steps": 2, "train.eval_every": 2, "train.checkpoint_every": 2,
+                                       "data.patch_size": 32,
+                                       "data.train": "procedural:faces:count=16:size=32:seed=0"}), str(workdir))
+    return workdir
+
+
+def iagan_args(prior, workdir):
+    # 2 chunks of 2 images; IAGAN's 500 iterations run in 20 segments of 25 (a few seconds per chunk)
+    return ["--config=configs/iagan.py:task=sr,scale=4", f"--config.prior={prior}",
+            "--config.data.test=procedural:faces:count=4:size=32:seed=5", "--config.methods=csgm,iagan",
+            "--config.csgm.iterations=50", "--config.csgm.restarts=1", "--config.iagan.iterations=500",
+            "--config.chunk=2", "--config.figure_images=2", f"--workdir={workdir}"]
+
+
+@pytest.fixture(scope="module")
+def iagan_uninterrupted(dcgan32_prior, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("iagan_whole")
+    whole = _main(*iagan_args(dcgan32_prior, workdir), optimised=True)
+    _, err = whole.communicate(timeout=600)
+    assert whole.returncode == 0, err[-2000:]
+    return workdir
+
+
+class Lines:
+    """The stderr lines of a running process, read by a thread."""
+
+    def __init__(self, process):
+        self.lines: list[str] = []
+        self.thread = threading.Thread(target=lambda: self.lines.extend(iter(process.stderr.readline, "")))
+        self.thread.start()
+
+    def wait_for(self, text: str, timeout: float = 600) -> None:
+        deadline = time.time() + timeout
+        while not any(text in line for line in self.lines):
+            assert time.time() < deadline, "".join(self.lines)[-3000:]
+            time.sleep(0.02)
+
+
+@pytest.mark.parametrize("name,when", [("SIGINT", "solving"), ("SIGTERM", "solving"), ("SIGINT", "compiling")])
+def test_a_signal_stops_an_iagan_run_at_a_segment_boundary_and_the_rerun_continues_there(
+        dcgan32_prior, iagan_uninterrupted, tmp_path, name, when):
+    workdir = tmp_path / "run"
+    args = iagan_args(dcgan32_prior, workdir)
+    # The session's compilation cache holds the uninterrupted run's programs; without it a compile
+    # takes seconds, long enough to stop in.
+    run = _main(*args, *(["--compilation_cache=off"] if when == "compiling" else []), optimised=True)
+    lines = Lines(run)
+    if when == "solving":
+        lines.wait_for("compiled IAGAN (500 iterations)")
+        time.sleep(1.0)  # into chunk 1's segments (a chunk takes seconds)
+    else:
+        lines.wait_for("compiling IAGAN (500 iterations)")
+    sent = time.time()
+    run.send_signal(getattr(signal, name))
+    out = run.stdout.read()  # stderr is the thread's
+    run.wait(timeout=120)
+    lines.thread.join()
+    assert run.returncode == 0 and time.time() - sent < 30, "".join(lines.lines)[-3000:]  # training's status: 0
+    assert any(f"{name} received: the experiment saves what it finished at the next boundary" in line
+               for line in lines.lines)
+    progress = workdir / "progress"
+    if when == "solving":
+        stop = re.fullmatch(rf"stopped by {name} at iteration (\d+)/500 of chunk (\d)/2 \((\d)/4 images finished\); "
+                            rf"the finished work is saved in {progress}; rerun the same command to continue from "
+                            "there.", out.strip())
+        assert stop, out
+        iteration, chunk, finished = (int(g) for g in stop.groups())
+        assert 0 < iteration < 500 and iteration % 25 == 0  # a segment boundary
+        assert finished == 2 * (chunk - 1)
+        assert (progress / "0" / "iagan" / f"chunk_{chunk - 1:05d}.partial.npz").is_file()
+    else:
+        assert out.strip() == (f"stopped by {name} while compiling IAGAN (500 iterations) (2 images per call); "
+                               f"the finished work is saved in {progress}; rerun the same command to continue "
+                               "from there.")
+        assert not (progress / "0" / "iagan").exists()
+    assert sorted(p.name for p in (progress / "0" / "csgm").iterdir()) == ["chunk_00000.npz", "chunk_00001.npz"]
+    assert not (workdir / "results.json").exists()
+    resumed = _main(*args, optimised=True)
+    _, err = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, err[-2000:]
+    assert "CSGM (50 iterations x 1 starts): 4/4 images finished by an earlier run" in err
+    if when == "solving":
+        assert f"IAGAN (500 iterations): chunk {chunk}/2 continues at iteration {iteration}/500" in err
+    a = json.loads((iagan_uninterrupted / "results.json").read_text())
+    b = json.loads((workdir / "results.json").read_text())
+    assert without_timings(b) == without_timings(a)
+    assert (workdir / "figure.png").read_bytes() == (iagan_uninterrupted / "figure.png").read_bytes()
+    assert not progress.exists()
 
 
 # -- what a run records, and its messages --------------------------------------------------

@@ -4,6 +4,12 @@ stop, and a restoration experiment finish its segment of iterations, save what i
 stop; rerunning the same command resumes there. Either way the command prints one line saying so
 (:class:`RunInterrupted`) and exits with status 0.
 
+Work that cannot be interrupted (an XLA compile) runs in a background thread
+(:func:`run_in_background`) while the main thread waits in short sleeps, so that a signal is
+acknowledged at once and a stop need not wait for the compile; the command then leaves by
+:func:`exit_if_background_work` (the process would abort if the interpreter shut down under a
+running compile).
+
 On one process, :class:`StopRequests` turns the two signals into a flag the loop reads
 after each step (a second signal of the same kind acts as it would without this, so a
 second Ctrl-C still stops at once). On several processes (``jax.distributed``), JAX's
@@ -15,8 +21,11 @@ host that stopped alone would leave the others waiting in a collective).
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
+from collections.abc import Callable
 
 from absl import logging
 
@@ -72,3 +81,37 @@ class StopRequests:
         if manager.reached_preemption(step):
             return "preemption"
         return None
+
+
+BACKGROUND_THREAD = "jaxrestore-background"
+
+
+def run_in_background(fn: Callable, poll: Callable[[], None], *, interval: float = 0.05):
+    """``fn()`` in a daemon thread while this thread calls ``poll()`` every ``interval`` seconds
+    (``poll`` may raise, e.g. :class:`RunInterrupted`, to stop waiting); returns ``fn``'s result or
+    raises its error."""
+    box: dict = {}
+
+    def target():
+        try:
+            box["value"] = fn()
+        except BaseException as err:  # noqa: BLE001  re-raised in the calling thread
+            box["error"] = err
+
+    thread = threading.Thread(target=target, name=BACKGROUND_THREAD, daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(interval)
+        poll()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def exit_if_background_work(status: int) -> None:
+    """Exits the process at once with ``status`` (output flushed) when :func:`run_in_background`
+    work is still running, as after a stop during a compile; otherwise returns."""
+    if any(t.name == BACKGROUND_THREAD and t.is_alive() for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)

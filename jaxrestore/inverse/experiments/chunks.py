@@ -20,7 +20,6 @@ solver in one program), saving the solver's state when it stops inside a chunk.
 from __future__ import annotations
 
 import functools
-import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -30,6 +29,7 @@ import numpy as np
 from absl import logging
 
 from jaxrestore.inverse.solvers.skeleton import Segmented, segment_lengths
+from jaxrestore.runtime.preemption import run_in_background
 from jaxrestore.runtime.progress import duration
 
 SEGMENT_ITERATIONS = 25  # iterations per compiled segment of a latent solver
@@ -49,29 +49,15 @@ def _wait(tree) -> None:
 
 
 def _compile(build: Callable, what: str, report: Callable[[str], None], store) -> tuple[object, float]:
-    """``build()`` (which compiles) in a thread while the host polls for a stop; returns its
-    result and the seconds it took."""
+    """``build()`` (which compiles) in the background while the host polls for a stop; returns
+    its result and the seconds it took."""
     report(f"compiling {what} ...")
     t0 = time.perf_counter()
-    box: dict = {}
-
-    def target():
-        try:
-            box["value"] = build()
-        except BaseException as err:  # noqa: BLE001  re-raised in the calling thread
-            box["error"] = err
-
-    thread = threading.Thread(target=target, name="jaxrestore-compile", daemon=True)
-    thread.start()
-    while thread.is_alive():
-        thread.join(POLL_SECONDS)
-        if store is not None:
-            store.raise_if_stopped(f"while compiling {what}")
-    if "error" in box:
-        raise box["error"]
+    poll = (lambda: store.raise_if_stopped(f"while compiling {what}")) if store is not None else (lambda: None)
+    value = run_in_background(build, poll, interval=POLL_SECONDS)
     seconds = time.perf_counter() - t0
     report(f"compiled {what} in {seconds:.1f} s")
-    return box["value"], seconds
+    return value, seconds
 
 
 class _Segments:
