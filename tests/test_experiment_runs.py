@@ -15,18 +15,29 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 
+import jax
+import numpy as np
 import pytest
 
 from configs import gan_prior, iagan
 from conftest import REPO, apply_overrides
 from jaxrestore.errors import CheckpointError, ConfigError
 from jaxrestore.inverse import load_prior
+from jaxrestore.inverse import operators as ops
+from jaxrestore.inverse.baselines import dip
+from jaxrestore.inverse.experiments import chunks
 from jaxrestore.inverse.experiments import gan_prior as gan_prior_experiment
 from jaxrestore.inverse.experiments import iagan as iagan_experiment
+from jaxrestore.inverse.experiments.chunks import run_in_chunks
+from jaxrestore.inverse.experiments.runs import ChunkStore
+from jaxrestore.inverse.solvers import CSGMOptions, csgm_segments
+from jaxrestore.runtime.preemption import RunInterrupted
 from jaxrestore.train import train_and_evaluate
 from test_began import prior_config as began_config
+from test_inverse_adaptive import toy_prior
 from test_unconditional_gan import prior_config as dcgan_config
 
 TIMINGS = ("seconds_per_image", "compile_s")
@@ -226,6 +237,86 @@ def test_a_signal_stops_an_iagan_run_at_a_segment_boundary_and_the_rerun_continu
     assert without_timings(b) == without_timings(a)
     assert (workdir / "figure.png").read_bytes() == (iagan_uninterrupted / "figure.png").read_bytes()
     assert not progress.exists()
+
+
+class FakeClock:
+    """``time`` for the progress lines: seconds advance only where a test says."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    sleep = staticmethod(time.sleep)
+
+
+def test_progress_lines_leave_compiles_out_and_a_stop_inside_a_chunk_continues_there(tmp_path, monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(chunks, "time", clock)
+    monkeypatch.setattr(chunks, "PROGRESS_SECONDS", 0.0)  # a line after every segment
+    monkeypatch.setattr(chunks, "SEGMENT_ITERATIONS", 10)
+
+    class Timed(chunks._Segments):  # the compile takes 100 s, each segment 1 s
+        def __init__(self, solver, args):
+            super().__init__(solver, args)
+            clock.now += 100.0
+            self.steps = {n: (lambda f: lambda *a: (setattr(clock, "now", clock.now + 1.0), f(*a))[1])(f)
+                          for n, f in self.steps.items()}
+
+    monkeypatch.setattr(chunks, "_Segments", Timed)
+    g, variables = toy_prior(jax.random.key(0))
+    operator = ops.Identity(shape=(16, 16, 3))
+    y = jax.vmap(operator.A)(g(variables, jax.random.uniform(jax.random.key(1), (4, 8), minval=-1, maxval=1)))
+    keys = jax.random.split(jax.random.key(2), 4)
+    solver = csgm_segments(g, CSGMOptions(z_dim=8, iterations=60, lr=0.05, restarts=2))
+    lines = []
+    whole, compile_s, _ = run_in_chunks(solver, (variables, operator), (y, keys), chunk=2, what="CSGM",
+                                        report=lines.append)
+    assert compile_s == 100.0
+    assert lines[:3] == ["compiling CSGM (2 images per call) ...", "compiled CSGM (2 images per call) in 100.0 s",
+                         # 1 s per 10 iterations, 110 iterations to go (the compile's 100 s left out)
+                         "CSGM: chunk 1/2 at iteration 10/60, 0/4 images finished, elapsed 1 s, ETA 11 s"]
+    assert "CSGM: 2/4 images (50 %), 3.00 s/image, elapsed 6 s, ETA 6 s" in lines
+
+    stop = types.SimpleNamespace(received=None)  # what StopRequests sets on SIGINT / SIGTERM
+    lines = []
+
+    def report(line):
+        lines.append(line)
+        if "chunk 2/2 at iteration 30/60" in line:
+            stop.received = "SIGTERM"
+
+    progress = tmp_path / "progress"
+    with pytest.raises(RunInterrupted, match=rf"^stopped by SIGTERM at iteration 30/60 of chunk 2/2 \(2/4 images "
+                                             rf"finished\); the finished work is saved in {progress}; rerun the same "
+                                             r"command to continue from there\.$"):
+        run_in_chunks(solver, (variables, operator), (y, keys), chunk=2, what="CSGM", report=report,
+                      store=ChunkStore(progress, "csgm", stop))
+    assert sorted(p.name for p in (progress / "csgm").iterdir()) == ["chunk_00000.npz", "chunk_00001.partial.npz"]
+    lines = []
+    resumed, _, _ = run_in_chunks(solver, (variables, operator), (y, keys), chunk=2, what="CSGM",
+                                  report=lines.append, store=ChunkStore(progress, "csgm"))
+    assert "CSGM: 2/4 images finished by an earlier run" in lines
+    assert "CSGM: chunk 2/2 continues at iteration 30/60, where an earlier run stopped" in lines
+    assert sorted(p.name for p in (progress / "csgm").iterdir()) == ["chunk_00000.npz", "chunk_00001.npz"]
+    for a, b in zip(resumed, whole):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_dips_eta_leaves_the_first_blocks_compile_out(monkeypatch):
+    clock, lines = FakeClock(), []
+    monkeypatch.setattr(dip, "time", clock)
+    monkeypatch.setattr(dip, "logging", types.SimpleNamespace(info=lines.append))
+    progress = dip._Progress(1000, None)
+    loss = np.ones((1, 100))
+    clock.now += 50.0  # the first block of 100 steps, with its compile
+    progress(100, 1, loss)
+    clock.now += 1.0  # 1 s per block after it
+    progress(100, 1, loss)
+    assert lines[1] == "DIP: first block of 100 steps done in 50.0 s (a compile included)"
+    # 800 steps to go at 1 s per 100: 8 s (with the compile in the rate it would say 3 min 24 s)
+    assert lines[-1] == "DIP: 200/1000 image-steps, loss 1.000e+00, elapsed 51 s, ETA 8 s"
 
 
 # -- what a run records, and its messages --------------------------------------------------

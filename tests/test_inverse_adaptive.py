@@ -1,6 +1,9 @@
 """CSGM, IAGAN and back-projection (003_*): the joint gradient against finite differences,
 the two Adam optimisers' first step, best-iterate tracking, batched equals per-image, and
-back-projection's two properties (consistency with y, the null-space part kept)."""
+back-projection's two properties (consistency with y, the null-space part kept), and the solvers
+in segments equal to one scan."""
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -9,7 +12,9 @@ import pytest
 
 from jaxrestore.errors import ConfigError
 from jaxrestore.inverse import operators as ops
-from jaxrestore.inverse.solvers import (CSGMOptions, IAGANOptions, back_project, csgm, data_term, iagan, iagan_optimizer)
+from jaxrestore.inverse.solvers import (CSGMOptions, IAGANOptions, MAPOptions, back_project, csgm, csgm_segments,
+                                        data_term, iagan, iagan_optimizer, iagan_segments, map_search, map_segments,
+                                        segment_lengths)
 from jaxrestore.inverse.operators.sensing import GaussianCS, SubsampledFourier, fourier_mask
 
 Z, H = 8, 16
@@ -154,3 +159,60 @@ def test_back_projection_is_consistent_with_y_and_keeps_the_null_space_part(name
 def test_bad_options_are_one_clear_error(options, words):
     with pytest.raises(ConfigError, match=words):
         options.check()
+
+
+def _in_segments(solver, args, lengths):
+    """``solver`` (a Segmented) over ``lengths`` of iterations, each part compiled."""
+    carry = jax.jit(solver.start)(*args)
+    for length in lengths:
+        carry = jax.jit(functools.partial(solver.steps, length=length))(*args, carry)
+    return jax.jit(solver.end)(*args, carry)
+
+
+@pytest.mark.parametrize("iterations,target,expected", [
+    (1600, 25, [25] * 64), (600, 25, [25] * 24), (1000, 25, [25] * 40), (601, 25, [25] * 24 + [1]),
+    (60, 25, [20] * 3), (10, 25, [10]), (1, 25, [1]),
+])
+def test_segment_lengths_add_up_and_stay_within_the_target(iterations, target, expected):
+    lengths = segment_lengths(iterations, target)
+    assert lengths == expected and sum(lengths) == iterations and max(lengths) <= target
+
+
+def test_the_solvers_in_segments_equal_one_scan():
+    g, variables = toy_prior(jax.random.key(20))
+    op = GaussianCS.create(jax.random.key(21), (H, H, 3), 0.4)
+    y = jax.vmap(op.A)(_targets(jax.random.key(22), 3))
+    keys = jax.random.split(jax.random.key(23), 3)
+    # CSGM, restarts and a clip: segments of any lengths equal one segment bit for bit (the same
+    # step, compiled apart), and csgm()'s one program to float32 rounding (equal bit for bit here)
+    options = CSGMOptions(z_dim=Z, iterations=60, lr=0.05, restarts=3, clip=1.0)
+    one = jax.jit(lambda yy, kk: csgm(g, variables, op, yy, kk, options))(y, keys)
+    whole = _in_segments(csgm_segments(g, options), (variables, op, y, keys), [60])
+    for lengths in ([20, 20, 20], [25, 25, 10]):
+        for a, b in zip(_in_segments(csgm_segments(g, options), (variables, op, y, keys), lengths), whole):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    for a, b in zip(whole, (one.z, one.image, one.objective)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-6)
+    # IAGAN from CSGM's z: segments equal one segment bit for bit, and iagan() to float32 rounding
+    # (its one program fuses the last step with the output, measured 9e-8 on the images)
+    i_options = IAGANOptions(iterations=40, lr_z=1e-3, lr_theta=1e-3)
+    whole = _in_segments(iagan_segments(g, variables, i_options), (variables, op, y, one.z), [40])
+    split = _in_segments(iagan_segments(g, variables, i_options), (variables, op, y, one.z), [10, 10, 10, 10])
+    for a, b in zip(whole, split):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    direct = jax.jit(lambda vv, yy, zz: iagan(g, vv, op, yy, zz, i_options))(variables, y, one.z)
+    np.testing.assert_allclose(np.asarray(split[1]), np.asarray(direct.image), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(split[2]), np.asarray(direct.objective), rtol=1e-6)
+    # MAP with the discriminator term and the best iterate kept
+    d_params = jax.random.normal(jax.random.key(24), (H * H * 3,)) * 0.01
+    d = lambda p, images: jnp.tanh(images.reshape(images.shape[0], -1) @ p)  # noqa: E731
+    m_options = MAPOptions(z_dim=Z, iterations=50, lr=3e-4, prior_weight=0.2, restarts=2, keep_best_iterate=True)
+    identity = ops.Identity(shape=(H, H, 3))
+    y_map = jax.vmap(identity.A)(_targets(jax.random.key(25), 3))
+    one_map = jax.jit(lambda yy, kk: map_search(g, variables, d, d_params, identity, yy, kk, m_options))(y_map, keys)
+    args = (variables, d_params, identity, y_map, keys)
+    split = _in_segments(map_segments(g, d, m_options), args, segment_lengths(50, 20))
+    for a, b in zip(split, _in_segments(map_segments(g, d, m_options), args, [50])):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    for a, b in zip(split, (one_map.z, one_map.image, one_map.objective)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-6)
