@@ -9,7 +9,9 @@ corrupted input as an image), the classical baselines ``tv``, ``lr``, ``sparse``
 untrained ``dip`` (:mod:`.baselines`, on the [0, 1] observation with the task's linear
 operator), and ``ours``: MAP search in the prior's latent space
 (:func:`jaxrestore.inverse.solvers.map_search`, in chunks of ``solver.chunk`` images, one
-compiled program for all chunks). The workdir receives ``config.json``, ``results.json`` /
+compiled program for all chunks, its iterations in compiled segments). The workdir is a run
+(:mod:`.runs`: refused when it holds another run, shown when finished, resumed after a kill,
+stopped cleanly by Ctrl-C or SIGTERM) and receives ``config.json``, ``results.json`` /
 ``results.csv`` / ``results.md`` (the schema of :mod:`.common`; the headline is
 ``psnr_mean``, as 002_* does not say which PSNR its table gives) and ``figure.png`` (Figure 3's
 layout: Real | Input | TV | LR | Sparse | Ours [| blends], one row per image), all written

@@ -9,7 +9,9 @@ restored by the table's methods (configs/iagan.py): the naive reconstruction, De
 (and, beyond 003_*'s tables, the classical TV / LR / sparse baselines of 002_*; all of
 :mod:`.baselines` solve on the [0, 1] scale, ``y01 = A x + sigma e``), CSGM, CSGM-BP, IAGAN,
 IAGAN-BP (:mod:`jaxrestore.inverse.solvers`), in chunks of ``chunk`` images with one compiled
-program per method. The GAN solvers work on the generator's [-1, 1] scale, where the same
+program per method (CSGM's and IAGAN's iterations in compiled segments). The workdir is a run
+(:mod:`.runs`: refused when it holds another run, shown when finished, resumed after a kill,
+stopped cleanly by Ctrl-C or SIGTERM). The GAN solvers work on the generator's [-1, 1] scale, where the same
 observation is ``A(2x - 1) + 2 sigma e``. Without a GAN method no prior is needed (the images
 may then be any one size).
 
