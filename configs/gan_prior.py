@@ -23,6 +23,7 @@ baselines solve on the [0, 1] observation with the task's linear operator
 
 Fields:
 
+* ``method`` — ``gan_prior``: the experiment this file runs (set here; do not override).
 * ``prior`` — the ``--workdir`` of a configs/dcgan.py run (its latest checkpoint: G and D
   with running BatchNorm statistics); needed for ``ours``.
 * ``baselines`` — ``tv`` (``weight`` lambda, ``maxiter``, ``tol``), ``lr`` (``patch``,
@@ -55,7 +56,9 @@ Fields:
 * ``recompute`` — the workdir is a run (jaxrestore/inverse/experiments/runs.py): rerunning the same
   config continues an interrupted run from its finished chunks, and shows a finished one's results
   without recomputing them; ``True`` computes them again. A workdir holding anything else (a
-  training run, a prior, another config) is refused.
+  training run, a prior, another config) is refused. Ctrl-C or SIGTERM stops the run within a
+  segment of 25 solver iterations, saving what is finished; the same command continues it (README,
+  "Experiments are runs too").
 """
 
 import ml_collections

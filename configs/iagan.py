@@ -26,6 +26,7 @@ with a warning: BP amplifies noise). Without a GAN method no prior is needed.
 
 Fields:
 
+* ``method`` — ``iagan``: the experiment this file runs (set here; do not override).
 * ``prior`` — the ``--workdir`` of a configs/dcgan.py run, or a PGGAN weight file
   (``python -m jaxrestore.convert pggan``).
 * ``task`` — ``name``, ``ratio``, ``ratios`` (a sweep; empty: just ``ratio``), ``scale``,

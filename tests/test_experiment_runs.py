@@ -32,6 +32,8 @@ from jaxrestore.inverse.experiments import chunks
 from jaxrestore.inverse.experiments import gan_prior as gan_prior_experiment
 from jaxrestore.inverse.experiments import iagan as iagan_experiment
 from jaxrestore.inverse.experiments.chunks import run_in_chunks
+from jaxrestore.inverse.experiments.common import load_test_images
+from jaxrestore.inverse.experiments.problems_002 import build_problem as build_problem_002
 from jaxrestore.inverse.experiments.runs import ChunkStore
 from jaxrestore.inverse.solvers import CSGMOptions, csgm_segments
 from jaxrestore.runtime.preemption import RunInterrupted
@@ -363,6 +365,38 @@ def test_a_checkpoint_without_its_state_item_is_one_error(dcgan_prior, tmp_path)
                                               rf"\(it holds generator\): it was removed or never completed; delete "
                                               rf"the folder .*{step.name} to fall back"):
         load_prior(str(broken))
+
+
+def test_what_the_readme_says_of_the_experiments_holds(dcgan_prior):
+    readme = " ".join((REPO / "README.md").read_text().split())
+    # the held-out test faces, by the folder's sorted file names (../shared/data/CelebA64)
+    c = gan_prior.get_config("task=inpaint")
+    folder = REPO.parent / "shared" / "data" / "CelebA64"
+    c.data.test = f"folder:{folder}[18000:18200]"
+    names, _ = load_test_images(c, 64)
+    assert len(names) == 200 and (names[0], names[-1]) == ("18948", "19157")
+    assert (folder / "18948.jpg").is_file() and (folder / "19157.jpg").is_file()
+    assert "`CelebA64[18000:18200]` (the folder's images 18,000 to 18,199 in sorted file-name order, " \
+           "`18948.jpg` to `19157.jpg`" in readme
+    # colourisation's baselines take the greyscale operator whatever the MAP search's operator
+    task = gan_prior.get_config("task=colorize").task
+    task.operator = "value"
+    problem = build_problem_002(task, (16, 16, 3))
+    assert type(problem.operator).__name__ == "HSVValue" and type(problem.baseline_operator).__name__ == "Greyscale"
+    assert "with `task.operator=value` the baselines still run (on the grey input)" in readme
+    # a prior writes no best/ checkpoint: the folder stays empty
+    assert (dcgan_prior / "best").is_dir() and not list((dcgan_prior / "best").iterdir())
+    assert "it writes no `best/` checkpoint (its `best/` folder stays empty)" in readme
+    # 003_*'s figure columns: the methods run, DIP included, in the table's order
+    assert iagan_experiment.TABLE_METHODS == ("naive", "dip", "csgm", "csgm_bp", "iagan", "iagan_bp")
+    assert "`figure.png` (Real | naive | DIP | CSGM | CSGM-BP | IAGAN | IAGAN-BP" in readme
+    # the experiment configs list every field of theirs in their own docstrings
+    for module in (gan_prior, iagan):
+        fields = module.get_config("task=sr").to_dict()
+        missing = [k for k in fields if f"``{k}``" not in module.__doc__ and f"``{k}." not in module.__doc__]
+        assert not missing, (module.__name__, missing)
+    assert "the restoration experiments, `configs/gan_prior.py` and `configs/iagan.py`, list theirs in their " \
+           "own docstrings" in readme
 
 
 @pytest.mark.parametrize("args,line", [

@@ -84,6 +84,10 @@ class _Clock:
     def add(self, units: int, seconds: float) -> None:
         self.done, self.new, self.seconds = self.done + units, self.new + units, self.seconds + seconds
 
+    def skip(self, units: int) -> None:
+        """Work an earlier run did: done, but not in this run's rate."""
+        self.done += units
+
     def line(self, text: str, *, force: bool) -> None:
         if not force and time.perf_counter() - self.last_line < PROGRESS_SECONDS:
             return
@@ -161,7 +165,7 @@ def _solve_segmented(program: _Segments, args: tuple, k: int, chunks: int, store
     if partial is not None:
         position, leaves, seconds = partial
         carry = jax.tree.unflatten(program.treedef, [jnp.asarray(leaf) for leaf in leaves])
-        clock.add(sum(lengths[:position]), 0.0)
+        clock.skip(sum(lengths[:position]))
         clock.report(f"{clock.what}: chunk {k + 1}/{chunks} continues at iteration {sum(lengths[:position])}/{total}, "
                      "where an earlier run stopped")
     else:
