@@ -91,8 +91,8 @@ class ExperimentRun:
     def stop_requests(self) -> Iterator[None]:
         """While active, SIGINT and SIGTERM stop the run at the next boundary (module docstring)."""
         with StopRequests(process_count=jax.process_count(),
-                          acknowledgement="the experiment saves what it finished at the next boundary (within "
-                          "seconds, after a compile in progress) and stops") as stop:
+                          acknowledgement="the experiment saves what it finished at the next boundary (the end "
+                          "of a segment of iterations or of a chunk; at once during a compile) and stops") as stop:
             self.stop = stop
             try:
                 yield
