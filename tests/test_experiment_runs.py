@@ -367,8 +367,9 @@ def test_a_checkpoint_without_its_state_item_is_one_error(dcgan_prior, tmp_path)
         load_prior(str(broken))
 
 
-def test_what_the_readme_says_of_the_experiments_holds(dcgan_prior):
-    readme = " ".join((REPO / "README.md").read_text().split())
+def test_what_the_docs_say_of_the_experiments_holds(dcgan_prior):
+    pages = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+    readme = " ".join(" ".join(page.read_text().split()) for page in pages)
     # the held-out test faces, by the folder's sorted file names (../shared/data/CelebA64)
     c = gan_prior.get_config("task=inpaint")
     folder = REPO.parent / "shared" / "data" / "CelebA64"

@@ -18,7 +18,7 @@ from jaxrestore.errors import CheckpointError, ConfigError, DataError
 from jaxrestore.training.tasks import build_task
 
 PRESETS = ["srresnet", "csrgan", "argan", "cargan", "rrdbnet_psnr", "lsrgan"]
-# Each GAN preset starts from the workdir the README gives its fidelity-only preset.
+# Each GAN preset starts from the workdir the docs (docs/real-images.md) give its fidelity-only preset.
 STARTS_FROM = {"csrgan": "srresnet", "cargan": "argan", "lsrgan": "rrdbnet_psnr"}
 
 
@@ -38,7 +38,7 @@ def _one_preset_per_pipeline():
 
 @pytest.mark.parametrize("name", _one_preset_per_pipeline())
 def test_real_preset_reads_the_real_folders(name, monkeypatch):
-    monkeypatch.chdir(REPO)  # the presets' paths are relative to the repository root, as the README runs them
+    monkeypatch.chdir(REPO)  # the presets' paths are relative to the repository root, as the docs run them
     config = real_config(name)
     assert config.data.train == "folder:../shared/data/T91,folder:../shared/data/BSDS200"
     assert config.data.augment  # flips and 90-degree rotations
@@ -62,8 +62,8 @@ def test_real_preset_reads_the_real_folders(name, monkeypatch):
 def test_gan_preset_starts_from_its_fidelity_preset(gan):
     base = STARTS_FROM[gan]
     gan_config, base_config = real_config(gan), real_config(base)
-    # The README's command for the fidelity preset writes the workdir the GAN preset reads.
-    readme = (REPO / "README.md").read_text()
+    # The documented command for the fidelity preset writes the workdir the GAN preset reads.
+    readme = (REPO / "docs" / "real-images.md").read_text()
     assert f"--config=configs/{base}.py:real --workdir={gan_config.init_from}" in readme
     # Same generator, same task and data: the checkpoint loads (starts._check_same_generator's check).
     assert rundir.architecture_mismatch(gan_config, base_config, ignore=starts._NOT_GENERATOR_FIELDS) is None

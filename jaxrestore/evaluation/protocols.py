@@ -8,6 +8,7 @@ from jaxrestore.evaluation.base import Protocol
 from jaxrestore.evaluation.jpeg import JpegProtocol
 from jaxrestore.evaluation.sr import SRProtocol
 
+#: The evaluation protocols by ``--task`` name: ``sr`` and ``jpeg``.
 PROTOCOLS: dict[str, type[Protocol]] = {p.name: p for p in (SRProtocol, JpegProtocol)}
 
 

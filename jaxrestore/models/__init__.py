@@ -34,12 +34,16 @@ __all__ = ["ARGANDiscriminator", "ARGANGenerator", "BEGANDiscriminator", "BEGANG
            "PGGANGenerator", "RRDBNet", "SRGANDiscriminator", "SRResNet", "SkipNet", "VGG19", "VGGStyleDiscriminator",
            "build_discriminator", "build_encoder", "build_generator", "skip_net"]
 
+#: The generators a config names in ``model.generator``, by name.
 GENERATORS = {"srresnet": SRResNet, "argan": ARGANGenerator, "rrdbnet": RRDBNet}
+#: The discriminators a config names in ``model.discriminator``, by name.
 DISCRIMINATORS = {"srgan": SRGANDiscriminator, "argan": ARGANDiscriminator, "vgg128": VGGStyleDiscriminator}
+#: LSRGAN's latent-space encoders L, by name (``model.encoder``).
 ENCODERS = {"lsr": LSREncoder}
 
 
 def build_generator(model_cfg, *, scale: int) -> nn.Module:
+    """The generator named by ``model_cfg.generator`` for a ×``scale`` task (the JPEG generator ignores it)."""
     name = model_cfg.generator
     if name not in GENERATORS:
         raise ConfigError(
