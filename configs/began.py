@@ -36,12 +36,10 @@ Default (no preset): 64x64 (4 blocks) on the 64x64 real CelebA faces of ``../sha
 (tight face crops, not the reference's box), first 18,000 by file name.
 
 ``:quick``: 32x32 (3 blocks) at n = 32 on the built-in procedural faces (``procedural:faces``),
-batch 16, lr 2e-4 without decay, 2,000 steps. Measured on the 2-core CPU: 6.2 steps/s in
-``jaxrestore.benchmark`` (7.6 in the loop on a quiet machine, 2.4-4.1 while other jobs shared the
-cores). It collapses to one face-like image within the first 100 steps (the samples' standard
-deviation across z falls from 0.054 to 0.010, against 0.20 across the training images) and stays
-there through 3,000 steps, at gamma 0.5 as at 0.9 and at lr 8e-5 as at 2e-4: k_t is still about
-0.03 by then, and BEGAN's early phase (k_t near 0) rewards G for the one image D reconstructs best.
+batch 16, lr 2e-4 without decay, 2,000 steps: sized for a CPU (``python -m jaxrestore.benchmark
+--config=configs/began.py:quick`` times its step). It collapses to one face-like image early and
+stays there, at gamma 0.5 as at 0.9 and at lr 8e-5 as at 2e-4: BEGAN's early phase (k_t near 0)
+rewards G for the one image D reconstructs best. Measured figures: docs/papers/003-iagan.md.
 """
 
 import pathlib

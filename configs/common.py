@@ -19,9 +19,11 @@ Fields (all can be overridden on the command line, e.g. ``--config.train.num_ste
   (``srgan`` or ``argan``: ``d_features`` is the first layer's width, 64 in the papers).
   ``remat``: gradient checkpointing of the generator's residual (SRResNet, ARGAN) or RRDB
   blocks — their activations are recomputed in the backward pass instead of kept, which
-  trades about a third more compute for much less memory (``benchmark --memory`` prints both).
+  trades one more forward pass of those blocks for memory on GPU/TPU (XLA:CPU removes the
+  recomputation again; ``benchmark --memory`` prints XLA's memory without and with it;
+  measured figures: docs/speed.md).
 * ``loss`` — ``fidelity`` (``mse`` | ``vgg``), ``adversarial_weight`` (lambda of
-  eq. 6), VGG options (``vgg_weights``: a torchvision vgg19 file, see README;
+  eq. 6), VGG options (``vgg_weights``: a torchvision vgg19 file, see docs/data-and-weights.md;
   ``vgg_random_init`` must be set explicitly to run the VGG loss on random weights).
 * ``optimizer`` — Adam (``b1``, ``b2``, ``eps``) for G and D with learning rates
   ``g_lr``/``d_lr``, multiplied by ``lr_decay`` at each step in ``lr_boundaries``.
@@ -47,8 +49,8 @@ Fields (all can be overridden on the command line, e.g. ``--config.train.num_ste
   FID every ``fid_every_steps`` steps (0: off) between the clean and the restored
   ``fid_data`` images (first ``fid_max_images``; 0: all), with the Inception
   weights ``fid_weights`` (``python -m jaxrestore.convert inception``, see
-  README); ``fid_random_init`` must be set explicitly to run it on random weights
-  (tests only: such FIDs mean nothing). Records go to ``<workdir>/fid.jsonl``.
+  docs/papers/000-constrained.md); ``fid_random_init`` must be set explicitly to run it on
+  random weights (tests only: such FIDs mean nothing). Records go to ``<workdir>/fid.jsonl``.
 """
 
 from __future__ import annotations
@@ -290,8 +292,8 @@ def quick_esrgan(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     set here explicitly). 64x64 HR patches (the discriminator takes any multiple of
     32), batch 8, and L's VGG16 part at 1/8 of VGG16's widths. L1 is weighted 1
     (eta = 1e-2 in 001_*, where the pretrained perceptual term holds the content):
-    measured with eta = 1e-2 and no perceptual term, esrgan:quick's adversarial term
-    took over in the GAN phase and PSNR-Y fell from 25.9 to 19.7 dB.
+    with eta = 1e-2 and no perceptual term, esrgan:quick's adversarial term took over in
+    the GAN phase and PSNR-Y collapsed (measured figures: docs/papers/001-lsrgan.md).
     """
     c.model.num_blocks = 2
     c.model.features = 32
@@ -365,17 +367,16 @@ def _real_srresnet_model(c: ml_collections.ConfigDict) -> ml_collections.ConfigD
 
 
 def real_srresnet(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-    """``srresnet.py:real``: SRResNet x4 on T91 + BSDS200 in under an hour on a 2-core CPU.
+    """``srresnet.py:real``: SRResNet x4 on T91 + BSDS200, sized for under an hour on a 2-core CPU.
 
     8 residual blocks of 64 features (half of SRResNet's 16) with ``bicubic_skip`` (the output
     is added to the bicubic upsampled input, as in the quick preset; not in 000_*), 64x64 HR
     patches (16x16 LR), batch 16, MSE, Adam (beta1 0.9) at 1e-3 for 4,320 steps, x0.1 at
-    step 3,240; Set5 evaluated and checkpointed every 540 steps. (A first measurement kept
-    1e-3 to step 4,400 of 5,400: Set5 reached 30.68 dB at step 3,780, then a loss spike near
-    step 4,100 threw it to 24.9 dB, so the decay now comes before it.) Chosen by measurement
-    (``jaxrestore.benchmark``, this 2-core CPU): 1.71 steps/s, against 1.20 with 48 features at
-    96x96 and 2.89 with 6 blocks of 48 at 64x64; with the data read on the same two cores the
-    run makes 1.7 steps/s, so 4,320 steps take about 45 minutes.
+    step 3,240; Set5 evaluated and checkpointed every 540 steps. The decay comes before the
+    point where a first version, kept at 1e-3 longer, hit a loss spike that threw its Set5 PSNR
+    far down. Model and patch size were chosen by the step's speed (``jaxrestore.benchmark`` on
+    a 2-core CPU) against 48 features at 96x96 patches and 6 blocks of 48 features at 64x64.
+    Measured figures: docs/real-images.md.
     """
     c = _real_srresnet_model(real_images(c, patch_size=64, batch_size=16))
     c.optimizer.g_lr = 1e-3
@@ -388,11 +389,11 @@ def real_csrgan(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """``csrgan.py:real``: cSRGAN-MSE x4 on T91 + BSDS200, started from ``runs/srresnet_real``.
 
     The generator of srresnet.py:real (``init_from`` its best checkpoint), SRGAN's
-    discriminator with 32 features in its first layer (64 in 000_*: 0.50 steps/s against 0.74
-    on this 2-core CPU, measured with ``jaxrestore.benchmark``), 000_*'s Adam at 1e-4 with
-    beta1 0.5 for G and D, one D step per iteration, MSE fidelity (cSRGAN-MSE of 000_* Table 3;
-    a VGG loss needs VGG19 weights, which this offline preset cannot fetch); 1,080 steps
-    (about 25 minutes), Set5 evaluated, a grid written and a checkpoint kept every 180.
+    discriminator with 32 features in its first layer (64 in 000_*, a slower step on a CPU;
+    ``jaxrestore.benchmark`` compares them), 000_*'s Adam at 1e-4 with beta1 0.5 for G and D,
+    one D step per iteration, MSE fidelity (cSRGAN-MSE of 000_* Table 3; a VGG loss needs VGG19
+    weights, which this offline preset cannot fetch); 1,080 steps, Set5 evaluated, a grid
+    written and a checkpoint kept every 180. Measured figures: docs/real-images.md.
     """
     c = _real_srresnet_model(real_images(c, patch_size=64, batch_size=16))
     c.init_from = "runs/srresnet_real"
@@ -415,9 +416,9 @@ def real_argan(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """``argan.py:real``: ARGAN-base (MSE alone) for quality-10 luma JPEG on T91 + BSDS200.
 
     Adam (beta1 0.9) at 1e-3 for 6,000 steps, x0.1 at step 4,500, batch 16; Set5 (JPEG'd at
-    the same quality) evaluated and checkpointed every 750 steps. Chosen by measurement
-    (``jaxrestore.benchmark``, this 2-core CPU): 3.23 steps/s, against 1.83 with 64 features
-    and 1.54 on 64x64 patches; 6 blocks gave 3.82.
+    the same quality) evaluated and checkpointed every 750 steps. The model's size was chosen by
+    the step's speed (``jaxrestore.benchmark`` on a 2-core CPU) against 64 features, 64x64
+    patches and 6 blocks. Measured figures: docs/real-images.md.
     """
     c = _real_argan_model(real_images(c, patch_size=48, batch_size=16))
     c.optimizer.b1 = 0.9
@@ -431,8 +432,8 @@ def real_cargan(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """``cargan.py:real``: cARGAN-MSE at quality 10 on T91 + BSDS200, started from
     ``runs/argan_real`` (its best checkpoint): ARGAN's patch discriminator with 32 features in
     its first layer (64 in 000_*), 000_*'s Adam at 1e-4 with beta1 0.5 for G and D, one D step
-    per iteration; 1,800 steps (1.24 steps/s measured: about 25 minutes), Set5 evaluated, a
-    grid written and a checkpoint kept every 300."""
+    per iteration; 1,800 steps, Set5 evaluated, a grid written and a checkpoint kept every 300
+    (measured figures: docs/real-images.md)."""
     c = _real_argan_model(real_images(c, patch_size=48, batch_size=16))
     c.init_from = "runs/argan_real"
     c.model.d_features = 32
@@ -442,9 +443,10 @@ def real_cargan(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
 def _real_rrdbnet_model(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """The generator and encoder of rrdbnet_psnr.py:real and lsrgan.py:real (one model, so that
     the second starts from the first): RRDBNet with 3 blocks of 32 features, growth 16, and L
-    with 32 features and its VGG16 part at 1/4 width. Chosen by measurement
-    (``jaxrestore.benchmark``, this 2-core CPU): 2.47 steps/s for stage 1 and 0.94 for LSRGAN's
-    joint step, against 1.11 and 0.60 with 4 blocks of 48 features, growth 24."""
+    with 32 features and its VGG16 part at 1/4 width. The size was chosen by the speed of stage 1
+    and of LSRGAN's joint step (``jaxrestore.benchmark`` on a 2-core CPU) against 4 blocks of 48
+    features, growth 24, whose joint step would leave too few GAN steps for the hour (measured
+    figures: docs/real-images.md)."""
     c.model.num_blocks = 3
     c.model.features = 32
     c.model.growth = 16
@@ -457,7 +459,7 @@ def _real_rrdbnet_model(c: ml_collections.ConfigDict) -> ml_collections.ConfigDi
 def real_rrdbnet_psnr(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """``rrdbnet_psnr.py:real``: stage 1 of the ESRGAN family (G and L on L1) on T91 + BSDS200:
     64x64 HR patches, batch 16, Adam at 5e-4 x0.1 at step 4,500, 6,000 steps, Set5 every 750
-    (measured: 38 min 44 s, Set5 30.71 dB; README)."""
+    (measured figures: docs/real-images.md)."""
     c = _real_rrdbnet_model(real_images(c, patch_size=64, batch_size=16))
     c.optimizer.g_lr = c.optimizer.l_lr = 5e-4
     c.optimizer.lr_boundaries = (4_500,)
@@ -469,9 +471,9 @@ def real_lsrgan(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """``lsrgan.py:real``: LSRGAN's joint D/G/L stage on T91 + BSDS200 from ``runs/rrdbnet_psnr_real``
     (G and L): 001_*'s Adam at 1e-4, D with 32 first-layer features, no perceptual term (no VGG19
     weights offline), so L1 is weighted 1 (as in the quick preset) and the adversarial weight is
-    1e-3, not 001_*'s 5e-3 — measured: with 5e-3 Set5 fell from 30.71 to 24.72 dB in 1,500 steps
-    with a frame and a colour cast in the grids; with 1e-3 it ended at 29.45 dB with lower NIQE
-    (README). 1,500 steps, Set5 every 250 (26 minutes)."""
+    1e-3, not 001_*'s 5e-3: with 5e-3 Set5 PSNR fell steadily and the grids grew a frame and a
+    colour cast; with 1e-3 it fell far less and NIQE improved. 1,500 steps, Set5 every 250
+    (measured figures: docs/real-images.md)."""
     c = _real_rrdbnet_model(real_images(c, patch_size=64, batch_size=16))
     c.init_from = "runs/rrdbnet_psnr_real"
     c.model.d_features = 32

@@ -26,10 +26,10 @@ latents (``samples/grid_<step>.png``), and no ``best/`` checkpoint is kept.
 (``data.center_crop``, ``data.resize``); 25 epochs are 63,583 steps of 64.
 
 ``:quick``: a quarter of the widths (G 16, D 16) on the built-in procedural faces
-(``procedural:faces``), batch 32, 2,000 steps. Measured on the 2-core CPU
-(``python -m jaxrestore.benchmark --config=configs/dcgan.py:quick``): the step runs at
-2.37 steps/s at width 16 against 0.64 at width 32 (half the widths), which would take
-52 minutes for the same steps.
+(``procedural:faces``), batch 32, 2,000 steps: a quarter rather than half of the widths because
+the step is several times faster, so the 2,000 steps fit a CPU session (``python -m
+jaxrestore.benchmark --config=configs/dcgan.py:quick`` times it). Measured figures:
+docs/papers/002-gan-prior.md.
 """
 
 import pathlib

@@ -57,8 +57,8 @@ Fields:
   config continues an interrupted run from its finished chunks, and shows a finished one's results
   without recomputing them; ``True`` computes them again. A workdir holding anything else (a
   training run, a prior, another config) is refused. Ctrl-C or SIGTERM stops the run within a
-  segment of 25 solver iterations, saving what is finished; the same command continues it (README,
-  "Experiments are runs too").
+  segment of 25 solver iterations, saving what is finished; the same command continues it
+  (docs/runs.md, "Experiments are runs too").
 """
 
 import ml_collections

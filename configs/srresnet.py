@@ -3,7 +3,7 @@
 Launch:  python -m jaxrestore.main --config=configs/srresnet.py --workdir=runs/srresnet
 Offline: python -m jaxrestore.main --config=configs/srresnet.py:quick --workdir=runs/srresnet_quick
 Real:    python -m jaxrestore.main --config=configs/srresnet.py:real --workdir=runs/srresnet_real
-         (T91 + BSDS200 from ../shared/data, evaluated on Set5; under an hour on a 2-core CPU)
+         (T91 + BSDS200 from ../shared/data, evaluated on Set5; sized for under an hour on a 2-core CPU)
 
 Reproduces the SRGAN-base column of 000_* Table 3 (Set5 32.27 / 0.8994, Set14
 28.57 / 0.7814, BSD100 27.66 / 0.7388). Data and optimiser as in 000_* 4.2.1 and

@@ -52,6 +52,32 @@ autodoc_default_options = {"members": True, "undoc-members": False}
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 
+
+
+def _flax_module_signature(app, what, name, obj, options, signature, return_annotation):
+    """A Flax module's constructor is its dataclass fields; Flax adds ``parent`` and ``name``, whose defaults
+    print as object addresses. Show the fields and their defaults only."""
+    import dataclasses
+
+    import flax.linen as nn
+
+    if what != "class" or not (isinstance(obj, type) and issubclass(obj, nn.Module)):
+        return None
+    parts = []
+    for field in dataclasses.fields(obj):
+        if field.name in ("parent", "name") or not field.init:
+            continue
+        if field.default is not dataclasses.MISSING:
+            parts.append(f"{field.name}={field.default!r}")
+        else:
+            parts.append(field.name)
+    return f"({', '.join(parts)})", None
+
+
+def setup(app):
+    app.connect("autodoc-process-signature", _flax_module_signature)
+
+
 html_theme = "furo"
 html_title = "jaxrestore"
 html_static_path: list[str] = []

@@ -20,11 +20,11 @@ results agree up to floating point. Times per image are extrapolated linearly in
 iteration count to the paper's 1600 (CSGM) and 600 (IAGAN) and printed beside 003_*'s
 own figures (~30 s CSGM, ~35 s IAGAN per image, ratio 0.5, RTX 2080 Ti).
 
-On XLA:CPU (jax 0.10) the scanned solvers run far below the model's speed: IAGAN's joint
-step took 20.9 s inside ``lax.scan`` against 0.86 s for the same step outside a loop (BEGAN
-n = 128, one image, 2-core CPU; CSGM's z-only step about 2x). In the optimised HLO the
-backward convolutions inside the loop body keep non-canonical dimension orders
-(``f01b_i01o->01bf`` for kernel gradients) that they lose outside it, the likely cause.
+On XLA:CPU the scanned solvers run far below the model's speed (jax issue #12868): IAGAN's
+joint step is many times slower inside ``lax.scan`` than outside a loop, CSGM's z-only step
+less so. In the optimised HLO the backward convolutions inside the loop body keep
+non-canonical dimension orders (``f01b_i01o->01bf`` for kernel gradients) that they lose
+outside it, the likely cause. Measured figures: docs/papers/003-iagan.md.
 
 ``--solver=cg``: for ``A`` the m x n Gaussian matrix of
 :class:`~jaxrestore.inverse.operators.sensing.GaussianCS` (n = 3 s^2), the conjugate-gradient

@@ -92,7 +92,6 @@ DATA_DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "center_crop": 0,
     "crop_box": (),
-    "crop_box": (),
     "resize": 0,
 }
 

@@ -12,7 +12,7 @@ size and averaging 2x2 blocks (a camera integrates light over a pixel too).
 
 Speed: Pillow rasterises the shapes into a label map (which shape is on top at
 each pixel); the fills are then evaluated for all pixels at once with numpy, so
-a 128x128 image takes a few milliseconds.
+drawing an image costs little beside a training step (measured: docs/speed.md).
 
 Images are uint8 HxWx3; the same ``seed`` and ``size`` always give the same image.
 """

@@ -105,7 +105,7 @@ class Protocol:
     """A task's evaluation protocol (``evaluate --task=NAME``): how a clean image is degraded,
     restored and scored, its one option (``scale`` / ``quality``), its classical baselines and
     the panels of a comparison grid. A new protocol is a subclass in
-    :data:`jaxrestore.evaluation.protocols.PROTOCOLS`."""
+    :data:`~jaxrestore.evaluation.PROTOCOLS`."""
 
     name = ""  # the task's name, e.g. "sr"
     label = ""  # what the task is called in messages, e.g. "super-resolution"

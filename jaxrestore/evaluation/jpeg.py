@@ -8,8 +8,8 @@
    cropped, no size cropping; the folder's figures are the means over its images, plus
    ``psnr_y_std`` as for SR.
 
-The plain-JPEG row is ``--baseline=jpeg`` (:class:`JpegRestorer`); the README gives its figures
-and what we found about the SSIM column of 000_* Table 1.
+The plain-JPEG row is ``--baseline=jpeg`` (:class:`JpegRestorer`); docs/papers/000-constrained.md
+gives its figures and what we found about the SSIM column of 000_* Table 1.
 """
 
 from __future__ import annotations

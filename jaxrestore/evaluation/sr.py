@@ -19,7 +19,7 @@ LR. They upscale on the Y channel in double precision: ``Y = rgb2ycbcr(modcrop(H
 against ``Y``. :class:`BicubicRestorer` offers both: called on an LR image it is the RGB uint8
 pipeline a model goes through (``--baseline=bicubic_rgb``); with ``luma_reference`` set (the
 default, ``--baseline=bicubic``) the evaluation asks it for the published Y-channel protocol
-instead. The README gives the figures both reach on Set5 and Set14.
+instead. docs/evaluation.md gives the figures both reach on Set5 and Set14.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ pixels on the Set5/Set14 lumas at Q10 and Q20 (tested); its fast integer IDCT mo
 some pixels by one grey level, the spread one decoder setting makes. Pillow's bundled
 libjpeg (libjpeg-turbo in the wheels) uses the accurate integer DCT by default.
 
-(measured figures: README, 'JPEG artifact removal')
+(measured figures: docs/papers/000-constrained.md)
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ the LR files that MATLAB's own ``imresize`` made for SelfExSR (Set5/Set14 at x2,
 x3 and x4, ``../shared/data/SelfExSR``), rounding after each pass gives every LR
 pixel at least 2 pixels from the border exactly (the outermost 2 rows and
 columns differ because those files were made from the uncropped images), while
-rounding once after two float passes does not (measured: README, 'Evaluate').
+rounding once after two float passes does not (measured: docs/evaluation.md).
 
 :func:`imresize` (NumPy) takes HxW or HxWxC images: an integer image (uint8,
 uint16, ...) gives an image of the same dtype rounded after each pass, as MATLAB

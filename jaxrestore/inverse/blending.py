@@ -81,7 +81,7 @@ def colour_blend(grey, colour):
     With hue and saturation fixed, RGB scales linearly with V, so the result is
     ``colour * grey / max(colour)`` (grey itself where ``colour`` is black): exact, where the
     released code goes through Pillow's 8-bit HSV images and rounds (its measured difference:
-    README, 'GAN-prior restoration')."""
+    docs/papers/002-gan-prior.md)."""
     colour = jnp.asarray(colour)
     grey = jnp.asarray(grey, colour.dtype)
     if grey.ndim == colour.ndim - 1:

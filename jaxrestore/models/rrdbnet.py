@@ -99,7 +99,7 @@ class RRDBNet(nn.Module):
 
     @property
     def receptive_radius(self) -> int:
-        """Input pixels on each side that can change an output pixel: conv_first, 15 3x3 convs per
+        """Input pixels on each side that can change an output pixel, counting conv_first, 15 3x3 convs per
         RRDB, conv_body, then the upsampling convs and conv_hr / conv_last at higher resolutions."""
         stages = upsample_stages(self.scale)
         return math.ceil(2 + 15 * self.num_blocks + sum(0.5 ** u for u in range(1, stages + 1))

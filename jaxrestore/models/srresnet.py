@@ -78,7 +78,7 @@ class SRResNet(nn.Module):
 
     @property
     def receptive_radius(self) -> int:
-        """Input pixels on each side that can change an output pixel: the 9x9 head (4), two 3x3
+        """Input pixels on each side that can change an output pixel, counting the 9x9 head (4), two 3x3
         convs per block, the body conv, each sub-pixel stage's conv at its resolution and the 9x9
         tail at the output's (4 / scale)."""
         stages = upsample_factors(self.scale)

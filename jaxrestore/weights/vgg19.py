@@ -118,7 +118,7 @@ def random_vgg19_params(key) -> dict:
     """He-normal kernels and zero biases, drawn with NumPy from a seed taken from ``key``.
 
     NumPy rather than ``VGG19().init``: drawing 20M truncated normals with JAX's
-    threefry takes ~15 s on a CPU, and this path exists for fast tests.
+    threefry is slow on a CPU, and this path exists for fast tests.
     """
     seed = np.asarray(jax.random.key_data(key), dtype=np.uint32).ravel().tolist()
     rng = np.random.default_rng(np.random.SeedSequence(seed))

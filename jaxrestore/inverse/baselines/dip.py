@@ -46,7 +46,7 @@ on XLA:CPU, so on the CPU a batch runs image after image through the single-imag
 time and ETA, and an optional ``progress(step, total, loss)`` callback sees the mean loss
 after each block.
 
-(measured figures: README, 'Classical and untrained baselines')
+(measured figures: docs/baselines.md)
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ over images (and per-image operators) for a batch::
 
     result = jax.vmap(lambda op, y: lowrank_restore(op, y, options).image)(ops, ys)
 
-(measured figures: README, 'Classical and untrained baselines')
+(measured figures: docs/baselines.md)
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class LowRankOptions:
     fill_missing: bool = True  # Mask operators: hidden pixels start at the observed pixels' mean
 
     def check(self, shape) -> "LowRankOptions":
-        """Raises one :class:`ConfigError` for options that cannot work on HxWxC images."""
+        """Raises one ``ConfigError`` for options that cannot work on HxWxC images."""
         h, w = int(shape[0]), int(shape[1])
         positive = {"patch": self.patch, "stride": self.stride, "window": self.window,
                     "group": self.group, "outer_iterations": self.outer_iterations,
@@ -228,7 +228,7 @@ def operator_norm_squared(operator, iterations: int = 30):
 def lowrank_restore(operator, y, options: LowRankOptions = LowRankOptions()) -> LowRankResult:
     """Restores one image from ``y = A(x) + noise`` with the WNNM patch-group prior.
 
-    ``operator`` is any linear operator of :mod:`jaxrestore.inverse.operators` (a pytree,
+    ``operator`` is any linear operator of ``jaxrestore.inverse`` (a pytree,
     so a batch of operators vmaps with its observations); ``y`` its output shape."""
     if not getattr(operator, "linear", False):
         name = getattr(operator, "name", type(operator).__name__)

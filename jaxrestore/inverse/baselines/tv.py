@@ -32,7 +32,7 @@ is quadratic and TV is 1-homogeneous, so scaling ``x`` and ``y`` by ``s`` calls 
 times ``s``. The experiments call it on [0, 1] images (HxWxC), where lambda ~ 0.1 suits
 Gaussian noise of standard deviation 0.1 (see the tests).
 
-(measured iteration counts: README, 'Classical and untrained baselines')
+(measured iteration counts: docs/baselines.md)
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ and :func:`restore` runs one of them on observations ``y = A x (+ noise)`` on th
 image scale, with only ``A`` and ``AT`` of the task's operator. The per-task defaults
 (:data:`TUNED`) were chosen on a validation split of CelebA64 that no table uses
 (``folder:../shared/data/CelebA64[18800:18850]``) by ``python -m
-jaxrestore.tune`` (see the README for the grids and the figures).
+jaxrestore.tune`` (grids and figures: docs/baselines.md).
 """
 
 from __future__ import annotations
@@ -63,9 +63,8 @@ def config_section(key: str) -> ml_collections.ConfigDict:
     """The ``baselines`` section of a config, with the settings for task ``key``."""
     section = {
         # tol 1e-6 and up to 20,000 iterations: where A hides pixels (a hole, x4 downsampling)
-        # TV fills them by a slow diffusion, whose per-iteration change is small from the start
-        # (with lambda 3e-4 a 32x32 hole stopped after 19 iterations at tol 1e-5, at 12.3 dB,
-        # against 14.6 dB after 20,000; measured on CelebA64 validation faces).
+        # TV fills them by a slow diffusion, whose per-iteration change is small from the start,
+        # so a looser tol stops it long before the hole is filled (figures: docs/baselines.md).
         "tv": {"weight": 0.01, "maxiter": 20000, "tol": 1e-6},
         "lr": {"patch": 6, "stride": 3, "window": 15, "group": 40, "outer_iterations": 8, "c": 8.0,
                "sigma": 0.1, "sigma_end": 0.0, "refit": 0.6, "relaxation": 0.1, "thresholding": "weighted"},

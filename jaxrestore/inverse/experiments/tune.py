@@ -11,8 +11,8 @@ the experiment command (:mod:`jaxrestore.inverse.experiments.commands`, with
 ``methods=METHOD``), in a temporary workdir; the table printed and written to ``--output``
 (JSON) ranks the points by the experiment's headline PSNR (002_*: ``psnr_mean``, the mean of
 per-image PSNRs; 003_*: ``psnr_of_mean_mse``). The
-validation images must not be the test images: the README's tables use
-CelebA64[18000:18200] for testing and choose settings on CelebA64[18800:18850].
+validation images must not be the test images: the tables of docs/baselines.md and docs/papers/
+use CelebA64[18000:18200] for testing and choose settings on CelebA64[18800:18850].
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ def _freeze(matrix: np.ndarray) -> tuple:
 
 def bicubic_downsample(shape, factor: int = 4) -> SeparableResize:
     """x``factor`` downsampling by MATLAB's bicubic ``imresize`` (antialiased, the project's
-    :mod:`jaxrestore.imaging.resize`), float path: HxWxC to ceil(H/f) x ceil(W/f) x C."""
+    ``jaxrestore.imaging.resize``), float path: HxWxC to ceil(H/f) x ceil(W/f) x C."""
     shape = _check_factor(shape, factor, "bicubic_downsample")
     plan = dict(resize_plan(shape[:2], 1.0 / factor))
     return SeparableResize.from_matrices(shape, plan[0], plan[1])

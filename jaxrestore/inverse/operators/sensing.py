@@ -22,7 +22,7 @@ reconstruction. :func:`fourier_mask` draws a seeded variable-density mask at the
 ratio (sampled frequencies / pixels of one channel), dense at low frequencies, like 003_*'s
 Figure 5.
 
-(measured figures: README, 'CSGM, IAGAN and back-projection')
+(measured figures: docs/papers/003-iagan.md)
 """
 
 from __future__ import annotations
@@ -136,8 +136,7 @@ def fourier_mask(height: int, width: int, ratio: float, *, seed: int = 0, decay:
     frequency (DC, Nyquist) once. ``decay`` 1 (the default) puts the zero-filled IFFT of
     64x64 CelebA faces with noise 10/255 near 003_*'s naive column (19.23 / 20.53 dB at
     128x128 for ratios 0.3 / 0.5); a larger decay, e.g. 3, concentrates the samples at low
-    frequencies and raises it well above that (measured: README, 'CSGM, IAGAN and
-    back-projection')."""
+    frequencies and raises it well above that (measured: docs/papers/003-iagan.md)."""
     ratio = check_ratio(ratio)
     target = max(1, int(round(ratio * height * width)))
     fy = np.fft.fftfreq(height)[:, None]

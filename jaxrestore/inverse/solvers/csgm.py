@@ -80,8 +80,8 @@ def csgm_segments(generator_fn: Callable, options: CSGMOptions, *, per_image_ope
 
 def csgm(generator_fn: Callable, g_vars, operator, y, key, options: CSGMOptions, *,
          per_image_operator: bool = False) -> LatentResult:
-    """CSGM estimates for observations ``y`` (N, *operator.output_shape); ``key`` seeds the
-    starts (one key, or N typed keys, as :func:`~jaxrestore.inverse.solvers.map.map_search`)."""
+    """CSGM estimates for observations ``y`` of shape ``(N, *operator.output_shape)``; ``key`` seeds the
+    starts (one key, or N typed keys, as :func:`~jaxrestore.inverse.map_search`)."""
     options.check()
     tx = optax.adam(options.lr)
     project = _projection(options)

@@ -95,7 +95,7 @@ def prior_term(logits, prior: str):
 
 def map_search(generator_fn: Callable, g_params, discriminator_fn: Callable | None, d_params,
                operator, y, key, options: MAPOptions, *, per_image_operator: bool = False) -> LatentResult:
-    """MAP estimates for a batch of observations ``y`` (N, *operator.output_shape), in
+    """MAP estimates for a batch of observations ``y`` of shape ``(N, *operator.output_shape)``, in
     [-1, 1]; ``operator`` is one operator for all images, or with ``per_image_operator`` a
     batch of operators (leaves with a leading N axis, e.g. stacked masks). ``key`` seeds
     z's initialisation (image i, restart r get their own keys split from it); a batch of N

@@ -119,7 +119,7 @@ class Segmented(NamedTuple):
     the arguments of the chunk (the fixed ones, then the per-image ones):
 
     - ``start(*args) -> carry``;
-    - ``steps(*args, carry, length) -> (carry, objectives)``, ``length`` iterations (static);
+    - ``steps(*args, carry, length) -> carry``, ``length`` iterations (static);
     - ``end(*args, carry) -> outputs``, a tuple of per-image arrays.
 
     ``start``, then ``steps`` over lengths adding up to ``iterations``, then ``end`` give what the

@@ -30,7 +30,7 @@ What a rejection does to the adversarial Adam state is ``optimizer.adversarial_m
   percent, every candidate is then a *first* Adam step, lr * g / (|g| + eps),
   which is lr * sign(g) whatever the gradient's magnitude.
 
-The README ('Experiments') gives the measured step sizes and the quick presets'
+docs/papers/000-constrained.md gives the measured step sizes and the quick presets'
 acceptance rate and final PSNR with each.
 """
 

@@ -92,7 +92,7 @@ class GanMethod(Method):
 
     def init(self, key, batch) -> GanState:
         """The initial state for batches shaped like ``batch`` (jitted: Flax's eager init
-        dispatches every op on its own and takes tens of seconds on a CPU)."""
+        dispatches every op on its own, which is slow on a CPU)."""
         return jax.jit(self._init)(key, {"degraded": batch["degraded"][:1], "target": batch["target"][:1]})
 
     def _init(self, key, batch) -> GanState:
