@@ -9,8 +9,9 @@ ReLU) features; stage 2 of 001_* 4.1 from the stage-1 RRDBNet of
 configs/rrdbnet_psnr.py (``init_from``), as CESRGAN, LSRGAN and CLSRGAN start. 001_*'s
 ESR columns are the public ESRGAN model (trained by Wang et al. on more data than
 DIV2K), not a run of this config: convert it with `python -m jaxrestore.convert
-esrgan` and evaluate that directory for the ESR baseline (docs/papers/001-lsrgan.md). Settings: common.esrgan_setting; the quick preset:
-common.quick_esrgan (no perceptual term offline).
+esrgan` and evaluate that directory for the ESR baseline (docs/papers/001-lsrgan.md).
+Settings: common.esrgan_setting; the quick preset: common.quick_esrgan (no perceptual term
+offline).
 """
 
 import pathlib

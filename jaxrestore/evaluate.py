@@ -61,7 +61,8 @@ flags.DEFINE_string("niqe_model", None, "NIQE's published pristine model: a .npz
                     "covariance (BasicSR's basicsr/metrics/niqe_pris_params.npz, Mittal et al.'s "
                     "modelparameters.mat); default $JAXRESTORE_NIQE_MODEL.")
 flags.DEFINE_string("ma_model", None, "Ma et al.'s trained regression model: the model.mat of their release "
-                    "(three regression forests and the linear weights; see docs/evaluation.md); default $JAXRESTORE_MA_MODEL.")
+                    "(three regression forests and the linear weights; see docs/evaluation.md); default "
+                    "$JAXRESTORE_MA_MODEL.")
 
 
 def run(

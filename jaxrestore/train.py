@@ -54,7 +54,8 @@ def check_config(config: ml_collections.ConfigDict):
         if not eval_cfg.fid_weights and not eval_cfg.fid_random_init:
             raise ConfigError("FID needs Inception weights: convert pytorch-fid's pt_inception-2015-12-05 "
                               "file with `python -m jaxrestore.convert inception` and set "
-                              "eval.fid_weights=inception_fid.npz (see docs/papers/000-constrained.md, "FID"), or set eval.fid_every_steps=0.")
+                              "eval.fid_weights=inception_fid.npz (see docs/papers/000-constrained.md, FID), or set "
+                              "eval.fid_every_steps=0.")
         if config.data.get("epoch_images", 0) <= 0:
             raise ConfigError("FID records are labelled by epoch: set data.epoch_images to the number of "
                               "training images (COCO 2017 train: 118287).")

@@ -413,3 +413,22 @@ def test_config_flag_mistakes_of_an_experiment_are_one_line(tmp_path, args, line
     _, err = result.communicate(timeout=300)
     assert result.returncode == 2 and err.strip().splitlines()[-1] == line
     assert not (tmp_path / "out").exists()
+
+
+def test_the_python_example_of_the_002_page_runs(dcgan_prior, capsys):
+    page = (REPO / "docs" / "papers" / "002-gan-prior.md").read_text()
+    code = re.search(r"```python\n(.*?)```", page, re.S).group(1)
+    small = code.replace('load_prior("runs/dcgan_quick")', f"load_prior({str(dcgan_prior)!r})")
+    small = small.replace("iterations=500", "iterations=3")
+    assert small.count(str(dcgan_prior)) == 1 and "iterations=3" in small
+    scope = {}
+    exec(compile(small, "docs/papers/002-gan-prior.md", "exec"), scope)
+    result, prior, op, truth = scope["result"], scope["prior"], scope["op"], scope["truth"]
+    assert result.image.shape == (4, 16, 16, 3) and "(4, 16, 16, 3)" in capsys.readouterr().out
+    # the objective it reports is eq. 3 at z*, recomputed here from G, D and the mask:
+    # sum |A(truth) - A(G(z*))| + 0.2 * (-log D(G(z*))) per face
+    image = np.asarray(prior.generator_fn(prior.g_vars, result.z), np.float64)
+    np.testing.assert_allclose(image, np.asarray(result.image), atol=1e-6)
+    data = np.abs(np.asarray(op.A(truth), np.float64) - np.asarray(op.A(result.image), np.float64)).sum(axis=(1, 2, 3))
+    logit = np.asarray(prior.discriminator_fn(prior.d_vars, result.image), np.float64).reshape(4)
+    np.testing.assert_allclose(np.asarray(result.objective), data + 0.2 * np.logaddexp(0.0, -logit), rtol=1e-4)

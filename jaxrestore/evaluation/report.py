@@ -45,8 +45,8 @@ def no_reference_metrics(metrics: Sequence[str], niqe_model: str | None, task: s
                  "pass --niqe_model=FILE (e.g. BasicSR's basicsr/metrics/niqe_pris_params.npz or Mittal et al.'s "
                  "modelparameters.mat; see docs/evaluation.md).", niqe.load_pristine_model, niqe.niqe),
         "ma": (ma_model, "JAXRESTORE_MA_MODEL", "PI = ((10 - Ma) + NIQE) / 2 needs Ma et al.'s trained model, which "
-               "cannot be downloaded here: pass --ma_model=FILE (the model.mat of their release; see docs/evaluation.md), or "
-               "ask for --metrics=niqe alone.", ma.load_model, ma.ma_score),
+               "cannot be downloaded here: pass --ma_model=FILE (the model.mat of their release; see "
+               "docs/evaluation.md), or ask for --metrics=niqe alone.", ma.load_model, ma.ma_score),
     }
     functions = {}
     for column, (given, variable, missing, load, score) in sources.items():
