@@ -14,6 +14,7 @@ SHOWN = {
     "001_lsrgan": ["esrgan_official/config.json", "restored/esrgan_official/baby.png", "restored/lsrgan/baby.png"],
     "002_gan_prior": [f"{task}/figure.png" for task in ("inpaint", "colorize", "sr", "denoise", "quantize")],
     "003_iagan": ["cs_gaussian/results.md", "cs_gaussian/figure.png", "figure2.png"],
+    "004_bring_your_own_generator": ["inpaint.png", "sr4.png", "results.md"],
 }
 
 
