@@ -70,7 +70,7 @@ def ggd_ratio(x: np.ndarray, axis=-1) -> np.ndarray:
 
 
 def coefficient_of_variation(x: np.ndarray, axis=-1, eps: float = 1e-7) -> np.ndarray:
-    """std(|x|) / (mean(|x|) + eps) with the unbiased deviation: eps 1e-7 in coeff_var_gen_gauss.m,
+    """``std(|x|) / (mean(|x|) + eps)`` with the unbiased deviation: eps 1e-7 in coeff_var_gen_gauss.m,
     1e-8 in the oriented{1,2,3}_dct_rho_config3.m files."""
     a = np.abs(np.asarray(x, np.float64))
     return a.std(axis=axis, ddof=1) / (a.mean(axis=axis) + eps)
