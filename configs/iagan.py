@@ -42,7 +42,10 @@ Fields:
   halved with noise; deblurring, not given in 003_*, takes the SR count; a DCGAN prior
   takes BEGAN's), ``lr_z`` / ``lr_theta`` (0: BEGAN 1e-4 / 1e-4, PGGAN 1e-4 / 1e-3),
   ``keep_best_iterate``, ``freeze`` (comma-separated path fragments of generator weights
-  kept fixed, e.g. ``wscale/scale`` for PGGAN's scale scalars; empty: all adapt).
+  kept fixed, e.g. ``wscale/scale`` for PGGAN's scale scalars; empty: all adapt), ``batching``
+  (how a chunk of images, each with its own generator weights, runs: ``map`` one after the other
+  inside the compiled program, ``vmap`` as one batch of grouped convolutions, ``auto``: ``map`` on
+  a CPU, ``vmap`` on a GPU or TPU; the results agree to rounding).
 * ``bp`` — ``tol`` and ``maxiter`` of the conjugate-gradient pseudo-inverse.
 * ``baselines`` — as configs/gan_prior.py: ``tv``, ``lr``, ``sparse`` and ``dip``
   (``iterations`` 0: 003_*'s official DIP SR settings, x4 2000 iterations with input-noise
@@ -110,7 +113,7 @@ def get_config(arg: str | None = None):
     c.csgm = ml_collections.ConfigDict({"iterations": 0, "lr": 0.1, "restarts": 5, "init": "", "clip": 0.0,
                                         "keep_best_iterate": True})
     c.iagan = ml_collections.ConfigDict({"iterations": 0, "lr_z": 0.0, "lr_theta": 0.0, "keep_best_iterate": True,
-                                         "freeze": ""})
+                                         "freeze": "", "batching": "auto"})
     c.bp = ml_collections.ConfigDict({"tol": 1e-6, "maxiter": 500})
     from jaxrestore.inverse.experiments import baselines as methods
 

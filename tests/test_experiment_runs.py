@@ -199,10 +199,10 @@ def test_a_signal_stops_an_iagan_run_at_a_segment_boundary_and_the_rerun_continu
     run = _main(*args, *(["--compilation_cache=off"] if when == "compiling" else []), optimised=True)
     lines = Lines(run)
     if when == "solving":
-        lines.wait_for("compiled IAGAN (500 iterations)")
+        lines.wait_for("compiled IAGAN (500 iterations; images by map)")
         time.sleep(1.0)  # into chunk 1's segments (a chunk takes seconds)
     else:
-        lines.wait_for("compiling IAGAN (500 iterations)")
+        lines.wait_for("compiling IAGAN (500 iterations; images by map)")
     sent = time.time()
     run.send_signal(getattr(signal, name))
     out = run.stdout.read()  # stderr is the thread's
@@ -222,7 +222,8 @@ def test_a_signal_stops_an_iagan_run_at_a_segment_boundary_and_the_rerun_continu
         assert finished == 2 * (chunk - 1)
         assert (progress / "0" / "iagan" / f"chunk_{chunk - 1:05d}.partial.npz").is_file()
     else:
-        assert out.strip() == (f"stopped by {name} while compiling IAGAN (500 iterations) (2 images per call); "
+        assert out.strip() == (f"stopped by {name} while compiling IAGAN (500 iterations; images by map) (2 images per "
+                               "call); "
                                f"the finished work is saved in {progress}; rerun the same command to continue "
                                "from there.")
         assert not (progress / "0" / "iagan").exists()
@@ -233,7 +234,7 @@ def test_a_signal_stops_an_iagan_run_at_a_segment_boundary_and_the_rerun_continu
     assert resumed.returncode == 0, err[-2000:]
     assert "CSGM (50 iterations x 1 starts): 4/4 images finished by an earlier run" in err
     if when == "solving":
-        assert f"IAGAN (500 iterations): chunk {chunk}/2 continues at iteration {iteration}/500" in err
+        assert f"IAGAN (500 iterations; images by map): chunk {chunk}/2 continues at iteration {iteration}/500" in err
     a = json.loads((iagan_uninterrupted / "results.json").read_text())
     b = json.loads((workdir / "results.json").read_text())
     assert without_timings(b) == without_timings(a)
@@ -432,3 +433,16 @@ def test_the_python_example_of_the_002_page_runs(dcgan_prior, capsys):
     data = np.abs(np.asarray(op.A(truth), np.float64) - np.asarray(op.A(result.image), np.float64)).sum(axis=(1, 2, 3))
     logit = np.asarray(prior.discriminator_fn(prior.d_vars, result.image), np.float64).reshape(4)
     np.testing.assert_allclose(np.asarray(result.objective), data + 0.2 * np.logaddexp(0.0, -logit), rtol=1e-4)
+
+
+def test_a_run_saved_before_iagan_batching_existed_is_still_this_experiment():
+    import ml_collections
+
+    from jaxrestore.inverse.experiments.runs import _differences
+    config = iagan.get_config("task=sr,scale=4")
+    old = config.to_dict()
+    del old["iagan"]["batching"]  # config.json of a run made before the field was added
+    assert _differences(config, ml_collections.ConfigDict(old)) == []
+    other = config.to_dict()
+    other["iagan"]["batching"] = "vmap"
+    assert _differences(config, ml_collections.ConfigDict(other)) == ["iagan.batching ('vmap' there, 'auto' here)"]

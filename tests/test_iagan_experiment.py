@@ -135,6 +135,8 @@ def test_a_gaussian_sweep_gives_one_entry_per_ratio_and_noise_leaves_bp_out(prio
     assert list(results["methods"]) == ["naive", "csgm", "iagan"]
     assert results["sweep"][1]["measurements"] == round(0.6 * SIZE * SIZE * 3)
     assert results["sweep"][0]["iagan"]["iterations"] == 4
+    # the images of a chunk, each with its own generator weights, ran one after the other (auto on a CPU)
+    assert results["sweep"][0]["iagan"]["batching"] == "auto" and results["sweep"][0]["iagan"]["batching_used"] == "map"
     # Figure 2 from the sweep
     from jaxrestore import plot
     from jaxrestore.imaging.io import read_image
@@ -224,7 +226,8 @@ def test_a_pggan_weight_file_is_a_prior_with_normal_latents_and_frozen_scales(tm
     config = small_config("task=sr,scale=4", tmp_path / "pggan32.npz", **{"iagan.freeze": "wscale/scale"})
     results = experiment.run(config, str(tmp_path / "out"))
     assert results["prior"]["kind"] == "pggan" and results["sweep"][0]["csgm"]["init"] == "normal"
-    assert results["sweep"][0]["iagan"]["lr_theta"] == 1e-3 and results["sweep"][0]["iagan"]["freeze"] == ["wscale/scale"]
+    iagan_record = results["sweep"][0]["iagan"]
+    assert iagan_record["lr_theta"] == 1e-3 and iagan_record["freeze"] == ["wscale/scale"]
     assert np.isfinite(results["methods"]["iagan"]["psnr_of_mean_mse"])
 
 

@@ -216,3 +216,88 @@ def test_the_solvers_in_segments_equal_one_scan():
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     for a, b in zip(split, (one_map.z, one_map.image, one_map.objective)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-6)
+
+
+def conv_prior(key):
+    """A small convolutional generator z (N, 8) -> 8x8x3: with per-image weights its convolution is
+    where vmap and map differ (a grouped convolution against one per image)."""
+    k1, k2 = jax.random.split(key)
+    variables = {"params": {"w": jax.random.normal(k1, (Z, 4 * 4 * 6)) / np.sqrt(Z),
+                            "k": jax.random.normal(k2, (3, 3, 6, 3)) / np.sqrt(54) * 2.0}}
+
+    def g(v, z):
+        x = jax.nn.relu(z @ v["params"]["w"]).reshape(z.shape[0], 4, 4, 6)
+        x = jax.lax.conv_general_dilated(x, v["params"]["k"], (1, 1), [(1, 2), (1, 2)], lhs_dilation=(2, 2),
+                                         dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        return jnp.tanh(x)
+
+    return g, variables
+
+
+def _conv_groups(jaxpr) -> list[int]:
+    """The feature-group counts of every convolution in a jaxpr, sub-programs (scan, map, jit) included."""
+    found = []
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "conv_general_dilated":
+            found.append(eqn.params["feature_group_count"] * eqn.params["batch_group_count"])
+        for value in eqn.params.values():
+            for sub in value if isinstance(value, (tuple, list)) else (value,):
+                inner = getattr(sub, "jaxpr", sub)
+                if hasattr(inner, "eqns"):
+                    found += _conv_groups(inner)
+    return found
+
+
+@pytest.mark.parametrize("per_image_operator", [False, True])
+def test_iagan_image_batching_strategies_agree(per_image_operator):
+    g, variables = conv_prior(jax.random.key(30))
+    n = 3
+    clean = g(variables, jax.random.uniform(jax.random.key(31), (n, Z), minval=-1, maxval=1)) * 0.8
+    if per_image_operator:  # a mask per image: the operator is mapped with its image
+        masks = (jax.random.uniform(jax.random.key(32), (n, 8, 8, 1)) > 0.3).astype(jnp.float32)
+        op = jax.vmap(ops.Mask.create)(masks)
+        y = jax.vmap(lambda o, x: o.A(x))(op, clean)
+    else:
+        op = ops.bicubic_downsample((8, 8, 3), 2)
+        y = jax.vmap(op.A)(clean)
+    z0 = jax.random.uniform(jax.random.key(33), (n, Z), minval=-1, maxval=1)
+    results = {}
+    for batching in ("vmap", "map"):
+        options = IAGANOptions(iterations=30, lr_z=1e-2, lr_theta=1e-2, batching=batching)
+        results[batching] = jax.jit(lambda yy, zz, o=options: iagan(g, variables, op, yy, zz, o,
+                                                                     per_image_operator=per_image_operator))(y, z0)
+    a, b = results["vmap"], results["map"]
+    np.testing.assert_allclose(np.asarray(b.image), np.asarray(a.image), rtol=0, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(b.z), np.asarray(a.z), rtol=0, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(b.objective), np.asarray(a.objective), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(np.asarray(b.history), np.asarray(a.history), rtol=1e-5, atol=1e-7)
+    # IAGAN moved the images (30 steps at lr 1e-2): the agreement is not that of two unchanged starts
+    start = g(variables, z0)
+    assert float(jnp.max(jnp.abs(a.image - start))) > 1e-2
+
+
+def test_iagan_in_segments_uses_the_chosen_image_batching_and_agrees():
+    g, variables = conv_prior(jax.random.key(40))
+    n = 2
+    op = ops.bicubic_downsample((8, 8, 3), 2)
+    y = jax.vmap(op.A)(g(variables, jax.random.uniform(jax.random.key(41), (n, Z), minval=-1, maxval=1)) * 0.8)
+    z0 = jax.random.uniform(jax.random.key(42), (n, Z), minval=-1, maxval=1)
+    outs, groups = {}, {}
+    for batching in ("vmap", "map"):
+        solver = iagan_segments(g, variables, IAGANOptions(iterations=20, lr_z=1e-2, lr_theta=1e-2, batching=batching))
+        carry = solver.start(variables, op, y, z0)
+        jaxpr = jax.make_jaxpr(lambda c: solver.steps(variables, op, y, z0, c, length=2))(carry)
+        groups[batching] = _conv_groups(jaxpr.jaxpr)
+        outs[batching] = _in_segments(solver, (variables, op, y, z0), [5, 15])
+    # vmap over per-image weights makes grouped convolutions (one group per image); map keeps plain ones
+    assert groups["vmap"] and max(groups["vmap"]) == n
+    assert groups["map"] and set(groups["map"]) == {1}
+    for a, b in zip(outs["vmap"], outs["map"]):
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-5, atol=1e-5)
+    # on a CPU "auto" is map, and the experiments' default is auto
+    from configs import iagan as iagan_config
+    from jaxrestore.inverse.solvers.iagan import image_batching
+    assert jax.default_backend() == "cpu" and image_batching("auto") == "map"
+    assert iagan_config.get_config("task=sr").iagan.batching == "auto"
+    with pytest.raises(ConfigError, match="iagan.batching must be one of auto, vmap, map, got 'pmap'"):
+        IAGANOptions(batching="pmap").check()

@@ -45,7 +45,7 @@ from jaxrestore.inverse.experiments.tables import SETTINGS, reference
 from jaxrestore.inverse.priors import Prior, load_prior
 from jaxrestore.inverse.solvers.backprojection import back_project
 from jaxrestore.inverse.solvers.csgm import CSGMOptions, csgm_segments
-from jaxrestore.inverse.solvers.iagan import IAGANOptions, iagan_segments
+from jaxrestore.inverse.solvers.iagan import IAGANOptions, iagan_segments, image_batching
 from jaxrestore.metrics.lpips import lpips_fn
 from jaxrestore.models.lpips import canonical_net
 
@@ -93,7 +93,8 @@ def solver_options(config, prior: Prior) -> tuple[CSGMOptions, IAGANOptions]:
     iagan_options = IAGANOptions(iterations=iagan_iterations, lr_z=float(i.lr_z) or paper["lr_z"],
                                  lr_theta=float(i.lr_theta) or paper["lr_theta"],
                                  keep_best_iterate=bool(i.keep_best_iterate),
-                                 freeze=tuple(f.strip() for f in str(i.freeze).split(",") if f.strip())).check()
+                                 freeze=tuple(f.strip() for f in str(i.freeze).split(",") if f.strip()),
+                                 batching=str(i.get("batching", "auto"))).check()
     return csgm_options, iagan_options
 
 
@@ -132,7 +133,8 @@ def restore(config, problem: MeasurementProblem, prior: Prior, clean, names, set
         extra[m] = {"options": options_dict(opts), **info}
     if prior is not None:
         csgm_options, iagan_options = solver_options(config, prior)
-        extra.update({"csgm": options_dict(csgm_options), "iagan": options_dict(iagan_options)})
+        iagan_record = {**options_dict(iagan_options), "batching_used": image_batching(iagan_options.batching)}
+        extra.update({"csgm": options_dict(csgm_options), "iagan": iagan_record})
     needs_iagan = any(m.startswith("iagan") for m in methods)
     if any(m.startswith("csgm") for m in methods) or needs_iagan:
         keys = jax.random.split(solve_key, len(clean))
@@ -148,7 +150,8 @@ def restore(config, problem: MeasurementProblem, prior: Prior, clean, names, set
         out, compile_s, solve_s = run_in_chunks(
             iagan_segments(prior.generator_fn, prior.g_vars, iagan_options),
             (prior.g_vars, operator), (y, jnp.asarray(z_hat)), chunk=chunk,
-            what=f"IAGAN ({iagan_options.iterations} iterations)", store=chunks("iagan"))
+            what=f"IAGAN ({iagan_options.iterations} iterations; images by {image_batching(iagan_options.batching)})",
+            store=chunks("iagan"))
         _, images["iagan"], objective = out
         seconds["iagan"], extra["iagan_compile_s"] = seconds["csgm"] + solve_s / len(clean), compile_s
         check_finite(objective, "IAGAN", "iagan.lr_theta", names)

@@ -45,6 +45,9 @@ PROGRESS_DIR = "progress"
 RESULTS_FILE = "results.json"
 # Fields a rerun may change: they shape no number of the results.
 NOT_IDENTIFYING = ("recompute", "figure_images")
+# Fields added after runs were saved: a saved config without one matches any value here (each only changes
+# results to rounding; results.json records the value a run used).
+ADDED_FIELDS = ("iagan.batching",)
 
 
 def _suggestion(workdir: Path, config) -> Path:
@@ -55,6 +58,7 @@ def _suggestion(workdir: Path, config) -> Path:
 
 def _differences(config, saved) -> list[str]:
     here, there = flat_config(config.to_dict()), flat_config(saved.to_dict())
+    there = {**{k: here[k] for k in ADDED_FIELDS if k in here}, **there}
     keys = [k for k in set(here) | set(there) if not k.startswith(NOT_IDENTIFYING) and here.get(k) != there.get(k)]
     first = ("task.", "prior", "data.", "methods")  # what tells two experiments apart, before their settings
     keys.sort(key=lambda k: (next((i for i, p in enumerate(first) if k.startswith(p)), len(first)), k))

@@ -1,9 +1,13 @@
 """IAGAN (003_* eq. 3): from CSGM's ``z_hat``, ``z`` and the generator's weights ``theta`` are
 optimised together on ``|y - A G_theta(z)|^2`` with ``jax.grad`` with respect to both, two Adam
 optimisers with their own learning rates (``optax.multi_transform``), in ``lax.scan`` (the
-shared skeleton, :mod:`.skeleton`); each image gets its own ``theta`` and optimiser states
-(``vmap``), so a batch holds one copy of the generator's weights per image, twice (the current
-and the best iterate), plus Adam's two moments. ``theta`` is the ``params`` collection of the
+shared skeleton, :mod:`.skeleton`); each image gets its own ``theta`` and optimiser states, so a
+batch holds one copy of the generator's weights per image, twice (the current and the best
+iterate), plus Adam's two moments. How the images of a batch run is ``batching``: ``vmap``
+makes each convolution a grouped convolution over the images' weights, a slow path on XLA:CPU;
+``map`` runs the images one after the other inside the compiled program, each convolution with
+its own weights; ``auto`` takes ``map`` on a CPU and ``vmap`` on an accelerator (measured
+figures: docs/speed.md). Both give the same results to rounding (tested). ``theta`` is the ``params`` collection of the
 generator's variables (running BatchNorm statistics stay fixed); leaves whose path contains
 one of ``freeze`` stay fixed too.
 """
@@ -17,8 +21,11 @@ import jax
 import optax
 
 from jaxrestore.errors import ConfigError
-from jaxrestore.inverse.solvers.csgm import data_term, vmap_images
-from jaxrestore.inverse.solvers.skeleton import LatentResult, Segmented, optimise, positive, positive_int, segmented
+from jaxrestore.inverse.solvers.csgm import data_term
+from jaxrestore.inverse.solvers.skeleton import (IMAGE_BATCHING, LatentResult, Segmented, optimise, over_images,
+                                                 positive, positive_int, segmented)
+
+BATCHING = ("auto",) + IMAGE_BATCHING
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,14 +36,25 @@ class IAGANOptions:
     keep_best_iterate: bool = True  # the paper; False: the official code's last iterate
     collections: tuple[str, ...] = ("params",)  # variable collections that form theta
     freeze: tuple[str, ...] = ()  # path fragments of theta leaves kept fixed (e.g. "scale")
+    batching: str = "auto"  # how a batch of images with their own weights runs: auto, vmap or map
 
     def check(self) -> "IAGANOptions":
+        if self.batching not in BATCHING:
+            raise ConfigError(f"iagan.batching must be one of {', '.join(BATCHING)}, got {self.batching!r}.")
         positive_int(self.iterations, "iagan.iterations")
         positive(self.lr_z, "iagan.lr_z")
         positive(self.lr_theta, "iagan.lr_theta")
         if not self.collections:
             raise ConfigError("iagan.collections is empty, so no generator weight would adapt; use ('params',).")
         return self
+
+
+def image_batching(batching: str) -> str:
+    """The strategy ``batching`` names: ``auto`` is ``map`` on a CPU backend (grouped convolutions
+    are a slow path of XLA:CPU) and ``vmap`` on a GPU or TPU."""
+    if batching != "auto":
+        return batching
+    return "map" if jax.default_backend() == "cpu" else "vmap"
 
 
 def split_theta(g_vars, collections) -> tuple[dict, dict]:
@@ -87,7 +105,8 @@ def iagan(generator_fn: Callable, g_vars, operator, y, z_hat, options: IAGANOpti
 
     if z_hat.shape[0] != y.shape[0]:
         raise ConfigError(f"iagan got {z_hat.shape[0]} latents for {y.shape[0]} observations; pass CSGM's z per image.")
-    return LatentResult(*vmap_images(one_image, per_image_operator)(operator, y, z_hat))
+    in_axes = (0 if per_image_operator else None, 0, 0)
+    return LatentResult(*over_images(one_image, in_axes, image_batching(options.batching))(operator, y, z_hat))
 
 
 def iagan_segments(generator_fn: Callable, g_vars, options: IAGANOptions, *,
@@ -112,4 +131,4 @@ def iagan_segments(generator_fn: Callable, g_vars, options: IAGANOptions, *,
         return objective, {"z": z0, "theta": theta}, lambda p, value: (p["z"], image(p), value)
 
     return segmented(per_image, (None, 0 if per_image_operator else None, 0, 0), options.iterations, tx,
-                     keep_best=options.keep_best_iterate, restarts=None)
+                     keep_best=options.keep_best_iterate, restarts=None, batching=image_batching(options.batching))

@@ -131,22 +131,52 @@ class Segmented(NamedTuple):
     iterations: int
 
 
+IMAGE_BATCHING = ("vmap", "map")
+
+
+def over_images(fn: Callable, in_axes: tuple, batching: str = "vmap") -> Callable:
+    """``fn`` of one image's arguments mapped over a chunk of images: ``in_axes`` says which
+    arguments carry a leading image axis (0) and which are shared (None). ``"vmap"`` runs the
+    images as one batch (``jax.vmap``): per-image arrays that are weights (IAGAN's theta) become
+    grouped convolutions. ``"map"`` runs them one after the other inside the compiled program
+    (``lax.map``): each image's convolutions keep a batch of one. The two agree to rounding."""
+    if batching == "vmap":
+        return jax.vmap(fn, in_axes=in_axes)
+    if batching != "map":
+        raise ConfigError(f"image batching must be one of {', '.join(IMAGE_BATCHING)}, got {batching!r}.")
+    if any(axis not in (0, None) for axis in in_axes):
+        raise ValueError(f"over_images maps axis 0 or nothing, got in_axes {in_axes}")
+
+    def mapped(*args):
+        batched = tuple(a for a, axis in zip(args, in_axes) if axis == 0)
+
+        def one(items):
+            it = iter(items)
+            return fn(*(next(it) if axis == 0 else a for a, axis in zip(args, in_axes)))
+
+        return jax.lax.map(one, batched)
+
+    return mapped
+
+
 def segmented(per_image: Callable, in_axes: tuple, iterations: int, tx: optax.GradientTransformation, *,
-              keep_best: bool, restarts: int | None, project: Callable | None = None) -> Segmented:
+              keep_best: bool, restarts: int | None, project: Callable | None = None,
+              batching: str = "vmap") -> Segmented:
     """A latent solver of a chunk of images in segments, from its per-image parts:
     ``per_image(*args) -> (objective, inits, finish)`` for one image's arguments (``in_axes`` says
     which arguments carry a leading image axis), where ``inits`` holds the starting parameters of
     each restart (a leading axis of ``restarts``; no such axis when ``restarts`` is None) and
     ``finish(params, objective) -> outputs`` makes the image's outputs from the chosen iterate.
     Every image and restart takes :func:`optimise`'s steps; the restart of lowest objective wins,
-    as in :func:`best_of_restarts`."""
+    as in :func:`best_of_restarts`. ``batching`` is how the images of a chunk run
+    (:func:`over_images`)."""
     over_restarts = (lambda fn: fn) if restarts is None else jax.vmap
 
     def start(*args):
         def one(*a):
             return over_restarts(lambda p: optimise_start(p, tx))(per_image(*a)[1])
 
-        return jax.vmap(one, in_axes=in_axes)(*args)
+        return over_images(one, in_axes, batching)(*args)
 
     def steps(*args, length: int):
         def one(*a):
@@ -154,7 +184,7 @@ def segmented(per_image: Callable, in_axes: tuple, iterations: int, tx: optax.Gr
             run = lambda c: optimise_steps(objective, c, tx, length, project=project)[0]  # noqa: E731
             return over_restarts(run)(a[-1])
 
-        return jax.vmap(one, in_axes=in_axes + (0,))(*args)
+        return over_images(one, in_axes + (0,), batching)(*args)
 
     def end(*args):
         def one(*a):
@@ -166,7 +196,7 @@ def segmented(per_image: Callable, in_axes: tuple, iterations: int, tx: optax.Gr
             best = jnp.argmin(values)
             return finish(jax.tree.map(lambda leaf: leaf[best], params), values[best])
 
-        return jax.vmap(one, in_axes=in_axes + (0,))(*args)
+        return over_images(one, in_axes + (0,), batching)(*args)
 
     return Segmented(start, steps, end, int(iterations))
 
