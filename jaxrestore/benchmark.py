@@ -6,6 +6,7 @@
     python -m jaxrestore.benchmark --solver=cg [--cg_sizes=32]
     python -m jaxrestore.benchmark --compare=torch [--compare_steps=srresnet,esrgan --compare_batch=4 --steps=5]
     python -m jaxrestore.benchmark --solver=baselines [--images=4 --baseline_task=sr --dip_size=128 --dip_iterations=5]
+    python -m jaxrestore.benchmark --solver=csgm,iagan,map,dip --compare=torch [--images=4 --iteration_scale=1]
 
 With ``--solver=map`` it times 002_*'s MAP latent search instead, batched against the
 released code's per-image loop (see :mod:`jaxrestore.benchmarks.map`);
@@ -13,7 +14,11 @@ released code's per-image loop (see :mod:`jaxrestore.benchmarks.map`);
 counts conjugate-gradient iterations of the Gaussian pseudo-inverse as m/n -> 1 (see
 :mod:`jaxrestore.benchmarks.latent`); ``--solver=baselines`` prints seconds per image
 of TV, LR and Sparse at 64x64 and of DIP at 128x128 (extrapolated to its 2000 steps; see
-:mod:`jaxrestore.benchmarks.baselines`).
+:mod:`jaxrestore.benchmarks.baselines`). ``--solver=csgm,iagan,map,dip --compare=torch``
+restores held-out real faces with the real 32x32 CelebA DCGAN of ``../shared/weights`` three
+ways in one run (the public solvers batched, the same compiled per image, and the official
+codes' per-image PyTorch loops) and prints seconds per image, compile time and ratios (see
+:mod:`jaxrestore.benchmarks.inverse_compare`).
 
 The training step's figures: :mod:`jaxrestore.benchmarks.training`.
 """
@@ -36,11 +41,14 @@ def define_flags() -> None:
     config_flags.DEFINE_config_file("config", None, "Experiment config file, e.g. configs/srgan.py.")
     flags.DEFINE_integer("steps", 20, "Timed steps (after one warm-up step).")
     flags.DEFINE_bool("pretrain", False, "Benchmark the fidelity-only pre-training step instead.")
-    flags.DEFINE_enum("solver", None, ["map", "iagan", "cg", "baselines"], "Benchmark a solver instead of a "
-                      "config's training step (map: 002_*'s MAP inpainting with a DCGAN prior; iagan: 003_*'s "
-                      "CSGM and IAGAN with a BEGAN-layout prior; cg: CG on a Gaussian A A^T as m/n -> 1; "
-                      "baselines: seconds per image of TV, LR, Sparse and DIP).")
-    flags.DEFINE_integer("images", None, "--solver: images solved together (default: map 64, iagan 2, baselines 4).")
+    flags.DEFINE_list("solver", None, "Benchmark a solver instead of a config's training step (map: 002_*'s MAP "
+                      "inpainting with a DCGAN prior; iagan: 003_*'s CSGM and IAGAN with a BEGAN-layout prior; cg: CG "
+                      "on a Gaussian A A^T as m/n -> 1; baselines: seconds per image of TV, LR, Sparse and DIP); with "
+                      "--compare=torch, some of csgm,iagan,map,dip against the official codes' PyTorch loops.")
+    flags.DEFINE_float("iteration_scale", 1.0, "--solver=...--compare=torch: multiplies the papers' iteration "
+                       "counts (CSGM 5 x 1600, IAGAN 500, MAP 3000, DIP 2000), e.g. 0.01 for a quick check.")
+    flags.DEFINE_integer("images", None, "--solver: images solved together (default: map 64, iagan 2, baselines 4, "
+                         "--compare=torch 4).")
     flags.DEFINE_integer("iterations", 100, "--solver=map: iterations per image.")
     flags.DEFINE_integer("features", None, "--solver: generator width (default: map 64 = the released DCGAN, "
                          "iagan 128 = BEGAN's n).")
@@ -102,6 +110,12 @@ def _main(argv) -> None:
     reject_arguments(argv, "jaxrestore.benchmark")
     if FLAGS.startup:
         training.print_startup(training.startup_times(FLAGS.startup))
+    elif FLAGS.compare == "torch" and FLAGS.solver:
+        # local: the PyTorch side imports torch (a test/dev extra), which no other benchmark needs
+        from jaxrestore.benchmarks import inverse_compare
+
+        inverse_compare.print_comparison(inverse_compare.compare(FLAGS.solver, images=FLAGS.images or 4,
+                                                                 iteration_scale=FLAGS.iteration_scale))
     elif FLAGS.compare == "torch":
         # local: the PyTorch side imports torch (a test/dev extra), which no other benchmark needs
         from jaxrestore.benchmarks import torch_compare
@@ -109,8 +123,11 @@ def _main(argv) -> None:
         torch_compare.run_comparison(steps=FLAGS.compare_steps, batch_size=FLAGS.compare_batch,
                                      patch=FLAGS.compare_patch or None, repeats=FLAGS.steps, dtype=FLAGS.compare_dtype,
                                      layers=FLAGS.compare_layers, restore_size=FLAGS.restore_size)
-    elif FLAGS.solver is not None:
-        SOLVERS[FLAGS.solver]()
+    elif FLAGS.solver:
+        if len(FLAGS.solver) != 1 or FLAGS.solver[0] not in SOLVERS:
+            raise ConfigError(f"--solver={','.join(FLAGS.solver)}: without --compare=torch give one of "
+                              f"{', '.join(SOLVERS)}; with --compare=torch any of csgm,iagan,map,dip.")
+        SOLVERS[FLAGS.solver[0]]()
     elif FLAGS.config is None:
         raise ConfigError("benchmark needs --config=configs/<name>.py (a training step) or "
                           "--solver=map|iagan|cg|baselines.")

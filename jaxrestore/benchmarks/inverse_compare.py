@@ -1,0 +1,380 @@
+"""The inverse half against PyTorch: ``python -m jaxrestore.benchmark --solver=csgm,iagan,map,dip --compare=torch``.
+
+The same restorations three ways, in one process, phase by phase, on held-out real faces
+(``CelebA64[18000:18000+images]`` of ``../shared/data``) with the real 32x32 CelebA DCGAN
+of ``../shared/weights/dcgan32_celeba`` as the prior:
+
+- ``jax batched``: the public solvers (:mod:`jaxrestore.inverse.solvers`,
+  :func:`~jaxrestore.inverse.baselines.dip.dip_restore`) on all images in one call, compiled
+  once (the compile is timed apart from the run);
+- ``jax per image``: the same solver compiled for one image and called once per image;
+- ``torch``: the official codes' way in plain PyTorch (:mod:`.inverse_torch`): one image at
+  a time, restarts in turn, a Python loop of ``backward()`` / ``optimizer.step()``, on the
+  same weights, the same observations and the same starting latents (DIP: the same initial
+  network and input).
+
+Phases and their settings (``--iteration_scale`` multiplies every count, for a quick check):
+
+- ``csgm``: SR x4 (32x32 -> 8x8, MATLAB's bicubic as a matrix on both sides), 5 restarts x
+  1600 Adam steps at lr 0.1, z ~ U(-1, 1) (003_*);
+- ``iagan``: from each side's own CSGM result, 500 joint steps at lr 1e-4 / 1e-4 (003_*, SR);
+- ``map``: inpainting of a centre 16x16 hole (Yeh et al.'s weighted mask), 3000 Nesterov
+  steps at lr 3e-4, lambda 0.2, the released ``-log D`` prior (002_*, as notebook 004 runs it);
+- ``dip``: SR x4 of the 64x64 faces, the official skip network (5 scales of 128 channels),
+  2000 Adam steps at lr 0.01 with input noise 0.03 (the DIP notebook's x4 settings).
+
+Each row prints seconds per image (compile apart), the test-set figure the issue asks for
+(compile + 32 images, divided by 32), the ratio against PyTorch and each side's mean PSNR
+(equal work gives equal quality up to the divergence of rounding over thousands of steps).
+Measured figures: docs/speed.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from jaxrestore.errors import ConfigError
+from jaxrestore.imaging.resize import imresize
+from jaxrestore.inverse import operators as ops
+from jaxrestore.inverse.baselines import dip as dip_module
+from jaxrestore.inverse.solvers import CSGMOptions, IAGANOptions, MAPOptions, csgm, iagan, map_search
+from jaxrestore.inverse.solvers.iagan import image_batching
+from jaxrestore.inverse.solvers.skeleton import initial_latents
+
+PHASES = ("csgm", "iagan", "map", "dip")
+WEIGHTS = Path("../shared/weights/dcgan32_celeba")
+FACES = Path("../shared/data/CelebA64")
+FIRST_FACE = 18000  # the held-out end of the folder's sorted files, as notebook 004
+TEST_SET = 32  # images over which a compile is shared in the "test set" column
+Z_DIM, SIZE, DIP_SIZE = 100, 32, 64
+PRECISION = lax.Precision.HIGHEST
+NHWC = ("NHWC", "HWIO", "NHWC")
+
+
+def settings(scale: float = 1.0) -> dict:
+    """The phases' options at ``scale`` times the papers' iteration counts (at least 1 step)."""
+    count = lambda n: max(1, int(round(n * scale)))  # noqa: E731
+    return {
+        "csgm": CSGMOptions(z_dim=Z_DIM, iterations=count(1600), lr=0.1, restarts=5, init="uniform"),
+        "iagan": IAGANOptions(iterations=count(500), lr_z=1e-4, lr_theta=1e-4),
+        "map": MAPOptions(z_dim=Z_DIM, iterations=count(3000), lr=3e-4, prior_weight=0.2, prior="released",
+                          init="uniform"),
+        "dip": dip_module.sr_options(4, iterations=count(2000)),
+    }
+
+
+# ----- the DCGAN32 prior in JAX (the layout of ../shared/weights/dcgan32_celeba/MANIFEST.md)
+
+
+def _conv(x, kernel, stride, padding, dilation=1):
+    return lax.conv_general_dilated(x, kernel, (stride, stride), [(padding, padding)] * 2,
+                                    lhs_dilation=(dilation, dilation), dimension_numbers=NHWC, precision=PRECISION)
+
+
+def _deconv(x, kernel, stride, padding):
+    """PyTorch's ConvTranspose2d with its kernel already flipped and in HWIO."""
+    edge = kernel.shape[0] - 1 - padding
+    return _conv(x, kernel, 1, edge, dilation=stride)
+
+
+def _bn(x, p):
+    return (x - p["mean"]) * lax.rsqrt(p["var"] + 1e-5) * p["scale"] + p["bias"]
+
+
+def _lrelu(x):
+    return jnp.where(x >= 0, x, 0.2 * x)
+
+
+def dcgan32_generator(v, z):
+    """``(N, 100)`` latents -> ``(N, 32, 32, 3)`` in [-1, 1]; ``v`` from :func:`dcgan32_variables`."""
+    p, s = v["params"], v["batch_stats"]
+    bn = lambda x, i: _bn(x, {**p[f"bn{i}"], **s[f"bn{i}"]})  # noqa: E731
+    x = bn(_deconv(z.reshape(-1, 1, 1, Z_DIM), p["conv0"], 1, 0), 0)
+    x = _lrelu(bn(_conv(x, p["conv1"], 1, 1), 1))
+    x = _lrelu(bn(_deconv(x, p["conv2"], 2, 1), 2))
+    x = _lrelu(bn(_deconv(x, p["conv3"], 2, 1), 3))
+    return jnp.tanh(_deconv(x, p["conv4"], 2, 1) + p["bias4"])
+
+
+def dcgan32_discriminator(v, x):
+    """``(N, 32, 32, 3)`` in [-1, 1] -> ``(N,)`` logits."""
+    p, s = v["params"], v["batch_stats"]
+    x = _lrelu(_conv(x, p["conv0"], 2, 1) + p["bias0"])
+    for i in (1, 2, 3):
+        x = _lrelu(_bn(_conv(x, p[f"conv{i}"], 2, 1), {**p[f"bn{i}"], **s[f"bn{i}"]}))
+    x = jnp.transpose(x, (0, 3, 1, 2)).reshape(x.shape[0], -1)  # PyTorch's (C, H, W) flattening
+    return (x @ p["dense"] + p["dense_bias"])[:, 0]
+
+
+def dcgan32_variables(g_module, d_module) -> tuple[dict, dict]:
+    """The JAX variables of the PyTorch DCGAN32 modules (:func:`.inverse_torch.load_dcgan32`):
+    ``params`` (what IAGAN adapts) and ``batch_stats`` (running statistics, fixed)."""
+    g = {k: v.detach().numpy() for k, v in g_module.state_dict().items()}
+    d = {k: v.detach().numpy() for k, v in d_module.state_dict().items()}
+
+    def bn(state, prefix):
+        get = lambda name: jnp.asarray(state[prefix + name])  # noqa: E731
+        return ({"scale": get("weight"), "bias": get("bias")}, {"mean": get("running_mean"), "var": get("running_var")})
+
+    conv = lambda w: jnp.asarray(w.transpose(2, 3, 1, 0))  # noqa: E731  (out, in, kh, kw) -> HWIO
+    deconv = lambda w: jnp.asarray(w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1))  # noqa: E731  flipped, HWIO
+    gp, gs = {}, {}
+    for i in range(5):
+        w = g[f"generator_deconv.{i}.0.weight"]
+        gp[f"conv{i}"] = conv(w) if i == 1 else deconv(w)
+        if i < 4:
+            gp[f"bn{i}"], gs[f"bn{i}"] = bn(g, f"generator_deconv.{i}.1.")
+    gp["bias4"] = jnp.asarray(g["generator_deconv.4.0.bias"])
+    dp, ds = {"conv0": conv(d["discriminator.0.0.weight"]), "bias0": jnp.asarray(d["discriminator.0.0.bias"])}, {}
+    for i in (1, 2, 3):
+        dp[f"conv{i}"] = conv(d[f"discriminator.{i}.0.weight"])
+        dp[f"bn{i}"], ds[f"bn{i}"] = bn(d, f"discriminator.{i}.1.")
+    dp["dense"], dp["dense_bias"] = jnp.asarray(d["discriminator.5.weight"].T), jnp.asarray(d["discriminator.5.bias"])
+    return {"params": gp, "batch_stats": gs}, {"params": dp, "batch_stats": ds}
+
+
+# ----- data, operators and their PyTorch twins
+
+
+def held_out_faces(count: int, size: int, folder: Path = FACES) -> np.ndarray:
+    """``count`` faces from the held-out end of CelebA64, resized to ``size`` (MATLAB's bicubic),
+    in [-1, 1], NHWC float32."""
+    from PIL import Image
+
+    files = sorted(Path(folder).glob("*.jpg"))
+    if len(files) < FIRST_FACE + count:
+        raise ConfigError(f"{folder} holds {len(files)} faces, fewer than the {FIRST_FACE + count} this benchmark "
+                          "reads; put the shared folder beside the repository (../shared/data/CelebA64).")
+    faces = []
+    for f in files[FIRST_FACE:FIRST_FACE + count]:
+        image = np.asarray(Image.open(f).convert("RGB"))
+        faces.append(image if size == image.shape[0] else imresize(image, output_shape=(size, size)))
+    return np.stack(faces).astype(np.float32) / 127.5 - 1.0
+
+
+def torch_operator(op):
+    """The PyTorch twin of a :class:`~jaxrestore.inverse.operators.SeparableResize` or a
+    :class:`~jaxrestore.inverse.operators.Mask`, on NCHW tensors."""
+    import torch
+
+    if isinstance(op, ops.SeparableResize):
+        rows, cols = (torch.from_numpy(m.astype(np.float32)) for m in op.matrices())
+        return lambda x: torch.einsum("ih,nchw,jw->ncij", rows, x, cols)
+    if isinstance(op, ops.Mask):
+        weights = torch.from_numpy(np.array(op.weights, np.float32)).permute(2, 0, 1)[None]
+        return lambda x: x * weights
+    raise ConfigError(f"no PyTorch twin for the operator {type(op).__name__}.")
+
+
+def nchw(x):
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(np.asarray(x, np.float32).transpose(0, 3, 1, 2)))
+
+
+def nhwc(t) -> np.ndarray:
+    return t.detach().numpy().transpose(0, 2, 3, 1) if t.ndim == 4 else t.detach().numpy().transpose(1, 2, 0)
+
+
+def psnr_db(images, truth, scale: float = 2.0) -> float:
+    """Mean PSNR (dB) of ``images`` against ``truth``, both with a range of ``scale`` (2: [-1, 1])."""
+    images, truth = np.asarray(images, np.float64), np.asarray(truth, np.float64)
+    mse = np.mean((np.clip(images, truth.min(), truth.max()) - truth) ** 2, axis=(1, 2, 3))
+    return float(np.mean(10 * np.log10(scale ** 2 / mse)))
+
+
+def csgm_starts(keys, options: CSGMOptions) -> np.ndarray:
+    """The starting latents ``(images, restarts, z_dim)`` :func:`~jaxrestore.inverse.solvers.csgm`
+    draws from per-image typed keys (so the PyTorch side starts from the same ones)."""
+    one = lambda k: jax.vmap(lambda kk: initial_latents(kk, (options.z_dim,), options.init))(  # noqa: E731
+        jax.random.split(k, options.restarts))
+    return np.asarray(jax.vmap(one)(keys))
+
+
+# ----- timing
+
+
+def _compile(fn, *args):
+    t0 = time.perf_counter()
+    compiled = jax.jit(fn).lower(*args).compile()
+    return compiled, time.perf_counter() - t0
+
+
+def _run(compiled, *args):
+    t0 = time.perf_counter()
+    out = jax.block_until_ready(compiled(*args))
+    return out, time.perf_counter() - t0
+
+
+def _jax_two_ways(solve, batch_args, one_args_of, n):
+    """``solve`` on all ``n`` images compiled once, and compiled for one image and called per
+    image: ``(batched outputs, row of times)``."""
+    compiled, compile_s = _compile(solve, *batch_args)
+    out, batched_s = _run(compiled, *batch_args)
+    compiled_one, compile_one_s = _compile(solve, *one_args_of(0))
+    t0 = time.perf_counter()
+    for i in range(n):
+        jax.block_until_ready(compiled_one(*one_args_of(i)))
+    loop_s = time.perf_counter() - t0
+    return out, {"compile_s": compile_s, "batched_s": batched_s / n, "loop_compile_s": compile_one_s,
+                 "loop_s": loop_s / n}
+
+
+def compare(phases=PHASES, *, images: int = 4, iteration_scale: float = 1.0, weights: Path = WEIGHTS,
+            faces: Path = FACES, progress=print) -> dict:
+    """Runs the phases (in the order csgm, iagan, map, dip; iagan needs csgm) and returns their rows."""
+    from jaxrestore.benchmarks.torch_steps import require_torch
+
+    torch = require_torch()
+
+    from jaxrestore.benchmarks import inverse_torch as tref
+
+    unknown = [p for p in phases if p not in PHASES]
+    if unknown:
+        raise ConfigError(f"--compare=torch times the solvers {', '.join(PHASES)}; got {unknown[0]!r}.")
+    if not (Path(weights) / "generator.pt").exists():
+        raise ConfigError(f"{weights} holds no generator.pt: put the shared folder beside the repository "
+                          "(../shared/weights/dcgan32_celeba).")
+    phases = [p for p in PHASES if p in phases or (p == "csgm" and "iagan" in phases)]
+    opts = settings(iteration_scale)
+    g_torch, d_torch = tref.load_dcgan32(weights)
+    g_vars, d_vars = dcgan32_variables(g_torch, d_torch)
+    truth = held_out_faces(images, SIZE, faces)
+    keys = jax.random.split(jax.random.key(0), images)
+    rows, state = {}, {}
+    device = jax.devices()[0]
+    info = {"device": f"{device.platform}:{device.device_kind}", "torch_threads": torch.get_num_threads(),
+            "images": images, "iteration_scale": iteration_scale, "rows": rows,
+            "iagan_batching": image_batching(opts["iagan"].batching)}
+    progress(f"{images} faces, {info['device']}, torch threads {info['torch_threads']}")
+
+    sr = ops.bicubic_downsample((SIZE, SIZE, 3), 4)
+    y_sr = sr.A(jnp.asarray(truth))
+    sr_torch, y_sr_torch = torch_operator(sr), nchw(y_sr)
+    if "csgm" in phases:
+        o = opts["csgm"]
+        solve = lambda y, k: csgm(dcgan32_generator, g_vars, sr, y, k, o)  # noqa: E731
+        out, row = _jax_two_ways(solve, (y_sr, keys), lambda i: (y_sr[i:i + 1], keys[i:i + 1]), images)
+        starts = torch.from_numpy(csgm_starts(keys, o).copy())
+        t0, z_torch = time.perf_counter(), []
+        for i in range(images):
+            z_torch.append(tref.csgm(g_torch, sr_torch, y_sr_torch[i:i + 1], starts[i], iterations=o.iterations,
+                                     lr=o.lr, keep_best=o.keep_best_iterate)[0])
+        row["torch_s"] = (time.perf_counter() - t0) / images
+        with torch.no_grad():
+            torch_images = nhwc(g_torch(torch.stack(z_torch)))
+        row.update(jax_psnr=psnr_db(out.image, truth), torch_psnr=psnr_db(torch_images, truth),
+                   what=f"SR x4, {o.restarts} restarts x {o.iterations} steps",
+                   latent_iterations=o.restarts * o.iterations)
+        rows["csgm"], state["csgm"] = row, (out.z, torch.stack(z_torch))
+        progress(format_row("csgm", row))
+    if "iagan" in phases:
+        o = opts["iagan"]
+        z_jax, z_torch = state["csgm"]
+        solve = lambda y, z: iagan(dcgan32_generator, g_vars, sr, y, z, o)  # noqa: E731
+        out, row = _jax_two_ways(solve, (y_sr, z_jax), lambda i: (y_sr[i:i + 1], z_jax[i:i + 1]), images)
+        t0, torch_images = time.perf_counter(), []
+        for i in range(images):
+            torch_images.append(tref.iagan(g_torch, sr_torch, y_sr_torch[i:i + 1], z_torch[i], iterations=o.iterations,
+                                           lr_z=o.lr_z, lr_theta=o.lr_theta, keep_best=o.keep_best_iterate)[0])
+        row["torch_s"] = (time.perf_counter() - t0) / images
+        row.update(jax_psnr=psnr_db(out.image, truth), torch_psnr=psnr_db(nhwc(torch.stack(torch_images)), truth),
+                   what=f"from CSGM, {o.iterations} joint steps, images by {info['iagan_batching']}",
+                   latent_iterations=o.iterations)
+        rows["iagan"] = row
+        progress(format_row("iagan", row))
+    if "map" in phases:
+        o = opts["map"]
+        mask = ops.Mask.create(ops.weighted_mask(ops.centre_hole_mask(SIZE, SIZE, 16), 7), (SIZE, SIZE, 3))
+        y = mask.A(jnp.asarray(truth))
+        def solve(yy, k):
+            return map_search(dcgan32_generator, g_vars, dcgan32_discriminator, d_vars, mask, yy, k, o)
+
+        out, row = _jax_two_ways(solve, (y, keys), lambda i: (y[i:i + 1], keys[i:i + 1]), images)
+        starts = torch.from_numpy(csgm_starts(keys, CSGMOptions(z_dim=Z_DIM, restarts=1, init=o.init)).copy())
+        mask_torch, y_torch = torch_operator(mask), nchw(y)
+        t0, z_torch = time.perf_counter(), []
+        for i in range(images):
+            z_torch.append(tref.map_search(g_torch, d_torch, mask_torch, y_torch[i:i + 1], starts[i, 0],
+                                           iterations=o.iterations, lr=o.lr, momentum=o.momentum,
+                                           prior_weight=o.prior_weight)[0])
+        row["torch_s"] = (time.perf_counter() - t0) / images
+        with torch.no_grad():
+            torch_images = nhwc(g_torch(torch.stack(z_torch)))
+        row.update(jax_psnr=psnr_db(out.image, truth), torch_psnr=psnr_db(torch_images, truth),
+                   what=f"inpainting, {o.iterations} steps")
+        rows["map"] = row
+        progress(format_row("map", row))
+    if "dip" in phases:
+        rows["dip"] = _dip_row(opts["dip"], images, faces, keys, tref)
+        progress(format_row("dip", rows["dip"]))
+    return info
+
+
+def _dip_row(o, images, faces, keys, tref) -> dict:
+    """DIP has one way in JAX on a CPU (a Python loop of a compiled step per image, the batching
+    ``dip_restore`` picks there), so ``batched`` and ``per image`` are the same call."""
+    import torch
+
+    truth = (held_out_faces(images, DIP_SIZE, faces) + 1.0) / 2.0  # DIP works on [0, 1]
+    sr = ops.bicubic_downsample((DIP_SIZE, DIP_SIZE, 3), 4)
+    y = sr.A(jnp.asarray(truth))
+    t0 = time.perf_counter()
+    jax.block_until_ready(dip_module.dip_restore(sr, y[0], keys[0], dataclasses.replace(o, iterations=1)).image)
+    compile_s = time.perf_counter() - t0  # one step's program, its first run included
+    t0 = time.perf_counter()
+    out = jax.block_until_ready(dip_module.dip_restore(sr, y, keys, o).image)
+    run_s = (time.perf_counter() - t0) / images
+    net = dip_module.dip_network(o, 3)
+    sr_torch, y_torch = torch_operator(sr), nchw(y)
+    t0, torch_images = time.perf_counter(), []
+    for i in range(images):
+        params, z, _ = dip_module.init_image(net, o.input_channels, o.input_scale, keys[i], (DIP_SIZE, DIP_SIZE),
+                                             jnp.float32)
+        model = tref.skipnet_from_flax(params, scales=o.scales, channels=o.channels, skip=o.skip,
+                                       inputs=o.input_channels)
+        torch_images.append(tref.dip(model, sr_torch, y_torch[i:i + 1], nchw(z), iterations=o.iterations, lr=o.lr,
+                                     reg_noise_std=o.reg_noise_std, seed=i)[0])
+    torch_s = (time.perf_counter() - t0) / images
+    return {"compile_s": compile_s, "batched_s": run_s, "loop_compile_s": compile_s, "loop_s": run_s,
+            "torch_s": torch_s, "jax_psnr": psnr_db(out, truth, 1.0),
+            "torch_psnr": psnr_db(nhwc(torch.stack(torch_images)), truth, 1.0),
+            "what": f"SR x4 of 64x64, {o.iterations} steps, {o.channels} channels"}
+
+
+def test_set_seconds(row: dict) -> float:
+    """Seconds per image of a test set of :data:`TEST_SET` images in one batched call, compile included."""
+    return (row["compile_s"] + TEST_SET * row["batched_s"]) / TEST_SET
+
+
+def format_row(name: str, row: dict) -> str:
+    return (f"{name:6s} {row['what']}: jax batched {row['batched_s']:.2f} s/image "
+            f"(+ compile {row['compile_s']:.1f} s), "
+            f"jax per image {row['loop_s']:.2f} s/image (+ compile {row['loop_compile_s']:.1f} s), "
+            f"torch {row['torch_s']:.2f} s/image; PSNR jax {row['jax_psnr']:.2f} dB, torch {row['torch_psnr']:.2f} dB")
+
+
+def print_comparison(info: dict) -> None:
+    print(f"\ndevice {info['device']}; torch threads {info['torch_threads']}; {info['images']} held-out faces; "
+          f"iteration counts x{info['iteration_scale']:g} of the papers'; IAGAN images by {info['iagan_batching']}")
+    print("| phase | jax batched s/image | compile s | test set of 32, s/image | jax per image s/image | "
+          "torch s/image | torch / jax (test set) | torch / jax per image | PSNR jax / torch dB |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, r in info["rows"].items():
+        print(f"| {name}: {r['what']} | {r['batched_s']:.2f} | {r['compile_s']:.1f} | {test_set_seconds(r):.2f} | "
+              f"{r['loop_s']:.2f} | {r['torch_s']:.2f} | {r['torch_s'] / test_set_seconds(r):.2f}x | "
+              f"{r['torch_s'] / r['loop_s']:.2f}x | {r['jax_psnr']:.2f} / {r['torch_psnr']:.2f} |")
+    if "csgm" in info["rows"] and "iagan" in info["rows"]:
+        c, i = info["rows"]["csgm"], info["rows"]["iagan"]
+        csgm_per_latent = c["batched_s"] / c["latent_iterations"]
+        iagan_per_iteration = i["batched_s"] / i["latent_iterations"]
+        print(f"IAGAN per image-iteration {1e3 * iagan_per_iteration:.2f} ms, CSGM per latent-iteration "
+              f"{1e3 * csgm_per_latent:.2f} ms: {iagan_per_iteration / csgm_per_latent:.1f}x")
+
