@@ -52,7 +52,8 @@ def define_flags() -> None:
     flags.DEFINE_integer("iterations", 100, "--solver=map: iterations per image.")
     flags.DEFINE_integer("features", None, "--solver: generator width (default: map 64 = the released DCGAN, "
                          "iagan 128 = BEGAN's n).")
-    flags.DEFINE_integer("loop_images", None, "--solver: images for the per-image loop (default: all).")
+    flags.DEFINE_integer("loop_images", None, "--solver: images for the per-image loop (default: all; with "
+                         "--compare=torch also PyTorch's and DIP's).")
     flags.DEFINE_integer("csgm_iterations", 4, "--solver=iagan: CSGM iterations (the paper: 1600).")
     flags.DEFINE_integer("iagan_iterations", 2, "--solver=iagan: IAGAN iterations (the paper: 600).")
     flags.DEFINE_integer("restarts", 5, "--solver=iagan: CSGM random starts (the official code: 5).")
@@ -115,6 +116,7 @@ def _main(argv) -> None:
         from jaxrestore.benchmarks import inverse_compare
 
         inverse_compare.print_comparison(inverse_compare.compare(FLAGS.solver, images=FLAGS.images or 4,
+                                                                 loop_images=FLAGS.loop_images,
                                                                  iteration_scale=FLAGS.iteration_scale))
     elif FLAGS.compare == "torch":
         # local: the PyTorch side imports torch (a test/dev extra), which no other benchmark needs

@@ -47,6 +47,7 @@ from jaxrestore.inverse.baselines import dip as dip_module
 from jaxrestore.inverse.solvers import CSGMOptions, IAGANOptions, MAPOptions, csgm, iagan, map_search
 from jaxrestore.inverse.solvers.iagan import image_batching
 from jaxrestore.inverse.solvers.skeleton import initial_latents
+from jaxrestore.models.dcgan import transposed_conv2x
 
 PHASES = ("csgm", "iagan", "map", "dip")
 WEIGHTS = Path("../shared/weights/dcgan32_celeba")
@@ -73,15 +74,9 @@ def settings(scale: float = 1.0) -> dict:
 # ----- the DCGAN32 prior in JAX (the layout of ../shared/weights/dcgan32_celeba/MANIFEST.md)
 
 
-def _conv(x, kernel, stride, padding, dilation=1):
-    return lax.conv_general_dilated(x, kernel, (stride, stride), [(padding, padding)] * 2,
-                                    lhs_dilation=(dilation, dilation), dimension_numbers=NHWC, precision=PRECISION)
-
-
-def _deconv(x, kernel, stride, padding):
-    """PyTorch's ConvTranspose2d with its kernel already flipped and in HWIO."""
-    edge = kernel.shape[0] - 1 - padding
-    return _conv(x, kernel, 1, edge, dilation=stride)
+def _conv(x, kernel, stride, padding):
+    return lax.conv_general_dilated(x, kernel, (stride, stride), [(padding, padding)] * 2, dimension_numbers=NHWC,
+                                    precision=PRECISION)
 
 
 def _bn(x, p):
@@ -96,11 +91,14 @@ def dcgan32_generator(v, z):
     """``(N, 100)`` latents -> ``(N, 32, 32, 3)`` in [-1, 1]; ``v`` from :func:`dcgan32_variables`."""
     p, s = v["params"], v["batch_stats"]
     bn = lambda x, i: _bn(x, {**p[f"bn{i}"], **s[f"bn{i}"]})  # noqa: E731
-    x = bn(_deconv(z.reshape(-1, 1, 1, Z_DIM), p["conv0"], 1, 0), 0)
+    # ConvTranspose2d(k 4, stride 1, padding 0) of a 1x1 input is a matrix product
+    x = bn(jnp.einsum("ni,iohw->nhwo", z, p["conv0"], precision=PRECISION), 0)
     x = _lrelu(bn(_conv(x, p["conv1"], 1, 1), 1))
-    x = _lrelu(bn(_deconv(x, p["conv2"], 2, 1), 2))
-    x = _lrelu(bn(_deconv(x, p["conv3"], 2, 1), 3))
-    return jnp.tanh(_deconv(x, p["conv4"], 2, 1) + p["bias4"])
+    # ConvTranspose2d(k 4, stride 2, padding 1) is tf.nn.conv2d_transpose(SAME): the DCGAN model's own
+    # layer, by output phase, without the multiplications by the zeros of a dilated input
+    x = _lrelu(bn(transposed_conv2x(x, p["conv2"]), 2))
+    x = _lrelu(bn(transposed_conv2x(x, p["conv3"]), 3))
+    return jnp.tanh(transposed_conv2x(x, p["conv4"]) + p["bias4"])
 
 
 def dcgan32_discriminator(v, x):
@@ -124,13 +122,13 @@ def dcgan32_variables(g_module, d_module) -> tuple[dict, dict]:
         return ({"scale": get("weight"), "bias": get("bias")}, {"mean": get("running_mean"), "var": get("running_var")})
 
     conv = lambda w: jnp.asarray(w.transpose(2, 3, 1, 0))  # noqa: E731  (out, in, kh, kw) -> HWIO
-    deconv = lambda w: jnp.asarray(w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1))  # noqa: E731  flipped, HWIO
-    gp, gs = {}, {}
-    for i in range(5):
+    deconv = lambda w: jnp.asarray(w.transpose(2, 3, 0, 1))  # noqa: E731  (in, out, kh, kw) -> kh, kw, in, out
+    gp, gs = {"conv0": jnp.asarray(g["generator_deconv.0.0.weight"])}, {}  # (in, out, kh, kw)
+    for i in range(1, 5):
         w = g[f"generator_deconv.{i}.0.weight"]
         gp[f"conv{i}"] = conv(w) if i == 1 else deconv(w)
-        if i < 4:
-            gp[f"bn{i}"], gs[f"bn{i}"] = bn(g, f"generator_deconv.{i}.1.")
+    for i in range(4):
+        gp[f"bn{i}"], gs[f"bn{i}"] = bn(g, f"generator_deconv.{i}.1.")
     gp["bias4"] = jnp.asarray(g["generator_deconv.4.0.bias"])
     dp, ds = {"conv0": conv(d["discriminator.0.0.weight"]), "bias0": jnp.asarray(d["discriminator.0.0.bias"])}, {}
     for i in (1, 2, 3):
@@ -213,9 +211,9 @@ def _run(compiled, *args):
     return out, time.perf_counter() - t0
 
 
-def _jax_two_ways(solve, batch_args, one_args_of, n):
-    """``solve`` on all ``n`` images compiled once, and compiled for one image and called per
-    image: ``(batched outputs, row of times)``."""
+def _jax_two_ways(solve, batch_args, one_args_of, images, n):
+    """``solve`` on all ``images`` compiled once, and compiled for one image and called for each of
+    the first ``n``: ``(batched outputs, row of times per image)``."""
     compiled, compile_s = _compile(solve, *batch_args)
     out, batched_s = _run(compiled, *batch_args)
     compiled_one, compile_one_s = _compile(solve, *one_args_of(0))
@@ -223,13 +221,15 @@ def _jax_two_ways(solve, batch_args, one_args_of, n):
     for i in range(n):
         jax.block_until_ready(compiled_one(*one_args_of(i)))
     loop_s = time.perf_counter() - t0
-    return out, {"compile_s": compile_s, "batched_s": batched_s / n, "loop_compile_s": compile_one_s,
+    return out, {"compile_s": compile_s, "batched_s": batched_s / images, "loop_compile_s": compile_one_s,
                  "loop_s": loop_s / n}
 
 
-def compare(phases=PHASES, *, images: int = 4, iteration_scale: float = 1.0, weights: Path = WEIGHTS,
-            faces: Path = FACES, progress=print) -> dict:
-    """Runs the phases (in the order csgm, iagan, map, dip; iagan needs csgm) and returns their rows."""
+def compare(phases=PHASES, *, images: int = 4, loop_images: int | None = None, iteration_scale: float = 1.0,
+            weights: Path = WEIGHTS, faces: Path = FACES, progress=print) -> dict:
+    """Runs the phases (in the order csgm, iagan, map, dip; iagan needs csgm) and returns their rows:
+    the batched solvers on ``images`` faces, the per-image ways (JAX and PyTorch, and DIP) on the
+    first ``loop_images`` of them (default: all), PSNR over those on both sides."""
     from jaxrestore.benchmarks.torch_steps import require_torch
 
     torch = require_torch()
@@ -248,10 +248,11 @@ def compare(phases=PHASES, *, images: int = 4, iteration_scale: float = 1.0, wei
     g_vars, d_vars = dcgan32_variables(g_torch, d_torch)
     truth = held_out_faces(images, SIZE, faces)
     keys = jax.random.split(jax.random.key(0), images)
+    n = images if loop_images is None else max(1, min(int(loop_images), images))
     rows, state = {}, {}
     device = jax.devices()[0]
     info = {"device": f"{device.platform}:{device.device_kind}", "torch_threads": torch.get_num_threads(),
-            "images": images, "iteration_scale": iteration_scale, "rows": rows,
+            "images": images, "loop_images": n, "iteration_scale": iteration_scale, "rows": rows,
             "iagan_batching": image_batching(opts["iagan"].batching)}
     progress(f"{images} faces, {info['device']}, torch threads {info['torch_threads']}")
 
@@ -261,16 +262,16 @@ def compare(phases=PHASES, *, images: int = 4, iteration_scale: float = 1.0, wei
     if "csgm" in phases:
         o = opts["csgm"]
         solve = lambda y, k: csgm(dcgan32_generator, g_vars, sr, y, k, o)  # noqa: E731
-        out, row = _jax_two_ways(solve, (y_sr, keys), lambda i: (y_sr[i:i + 1], keys[i:i + 1]), images)
+        out, row = _jax_two_ways(solve, (y_sr, keys), lambda i: (y_sr[i:i + 1], keys[i:i + 1]), images, n)
         starts = torch.from_numpy(csgm_starts(keys, o).copy())
         t0, z_torch = time.perf_counter(), []
-        for i in range(images):
+        for i in range(n):
             z_torch.append(tref.csgm(g_torch, sr_torch, y_sr_torch[i:i + 1], starts[i], iterations=o.iterations,
                                      lr=o.lr, keep_best=o.keep_best_iterate)[0])
-        row["torch_s"] = (time.perf_counter() - t0) / images
+        row["torch_s"] = (time.perf_counter() - t0) / n
         with torch.no_grad():
             torch_images = nhwc(g_torch(torch.stack(z_torch)))
-        row.update(jax_psnr=psnr_db(out.image, truth), torch_psnr=psnr_db(torch_images, truth),
+        row.update(jax_psnr=psnr_db(out.image[:n], truth[:n]), torch_psnr=psnr_db(torch_images, truth[:n]),
                    what=f"SR x4, {o.restarts} restarts x {o.iterations} steps",
                    latent_iterations=o.restarts * o.iterations)
         rows["csgm"], state["csgm"] = row, (out.z, torch.stack(z_torch))
@@ -279,13 +280,14 @@ def compare(phases=PHASES, *, images: int = 4, iteration_scale: float = 1.0, wei
         o = opts["iagan"]
         z_jax, z_torch = state["csgm"]
         solve = lambda y, z: iagan(dcgan32_generator, g_vars, sr, y, z, o)  # noqa: E731
-        out, row = _jax_two_ways(solve, (y_sr, z_jax), lambda i: (y_sr[i:i + 1], z_jax[i:i + 1]), images)
+        out, row = _jax_two_ways(solve, (y_sr, z_jax), lambda i: (y_sr[i:i + 1], z_jax[i:i + 1]), images, n)
         t0, torch_images = time.perf_counter(), []
-        for i in range(images):
+        for i in range(n):
             torch_images.append(tref.iagan(g_torch, sr_torch, y_sr_torch[i:i + 1], z_torch[i], iterations=o.iterations,
                                            lr_z=o.lr_z, lr_theta=o.lr_theta, keep_best=o.keep_best_iterate)[0])
-        row["torch_s"] = (time.perf_counter() - t0) / images
-        row.update(jax_psnr=psnr_db(out.image, truth), torch_psnr=psnr_db(nhwc(torch.stack(torch_images)), truth),
+        row["torch_s"] = (time.perf_counter() - t0) / n
+        row.update(jax_psnr=psnr_db(out.image[:n], truth[:n]),
+                   torch_psnr=psnr_db(nhwc(torch.stack(torch_images)), truth[:n]),
                    what=f"from CSGM, {o.iterations} joint steps, images by {info['iagan_batching']}",
                    latent_iterations=o.iterations)
         rows["iagan"] = row
@@ -297,23 +299,23 @@ def compare(phases=PHASES, *, images: int = 4, iteration_scale: float = 1.0, wei
         def solve(yy, k):
             return map_search(dcgan32_generator, g_vars, dcgan32_discriminator, d_vars, mask, yy, k, o)
 
-        out, row = _jax_two_ways(solve, (y, keys), lambda i: (y[i:i + 1], keys[i:i + 1]), images)
+        out, row = _jax_two_ways(solve, (y, keys), lambda i: (y[i:i + 1], keys[i:i + 1]), images, n)
         starts = torch.from_numpy(csgm_starts(keys, CSGMOptions(z_dim=Z_DIM, restarts=1, init=o.init)).copy())
         mask_torch, y_torch = torch_operator(mask), nchw(y)
         t0, z_torch = time.perf_counter(), []
-        for i in range(images):
+        for i in range(n):
             z_torch.append(tref.map_search(g_torch, d_torch, mask_torch, y_torch[i:i + 1], starts[i, 0],
                                            iterations=o.iterations, lr=o.lr, momentum=o.momentum,
                                            prior_weight=o.prior_weight)[0])
-        row["torch_s"] = (time.perf_counter() - t0) / images
+        row["torch_s"] = (time.perf_counter() - t0) / n
         with torch.no_grad():
             torch_images = nhwc(g_torch(torch.stack(z_torch)))
-        row.update(jax_psnr=psnr_db(out.image, truth), torch_psnr=psnr_db(torch_images, truth),
+        row.update(jax_psnr=psnr_db(out.image[:n], truth[:n]), torch_psnr=psnr_db(torch_images, truth[:n]),
                    what=f"inpainting, {o.iterations} steps")
         rows["map"] = row
         progress(format_row("map", row))
     if "dip" in phases:
-        rows["dip"] = _dip_row(opts["dip"], images, faces, keys, tref)
+        rows["dip"] = _dip_row(opts["dip"], n, faces, keys[:n], tref)
         progress(format_row("dip", rows["dip"]))
     return info
 
@@ -362,7 +364,8 @@ def format_row(name: str, row: dict) -> str:
 
 
 def print_comparison(info: dict) -> None:
-    print(f"\ndevice {info['device']}; torch threads {info['torch_threads']}; {info['images']} held-out faces; "
+    print(f"\ndevice {info['device']}; torch threads {info['torch_threads']}; {info['images']} held-out faces batched, "
+          f"the first {info['loop_images']} per image (JAX and PyTorch; PSNR over those); "
           f"iteration counts x{info['iteration_scale']:g} of the papers'; IAGAN images by {info['iagan_batching']}")
     print("| phase | jax batched s/image | compile s | test set of 32, s/image | jax per image s/image | "
           "torch s/image | torch / jax (test set) | torch / jax per image | PSNR jax / torch dB |")
