@@ -43,9 +43,10 @@ Fields:
   takes BEGAN's), ``lr_z`` / ``lr_theta`` (0: BEGAN 1e-4 / 1e-4, PGGAN 1e-4 / 1e-3),
   ``keep_best_iterate``, ``freeze`` (comma-separated path fragments of generator weights
   kept fixed, e.g. ``wscale/scale`` for PGGAN's scale scalars; empty: all adapt), ``batching``
-  (how a chunk of images, each with its own generator weights, runs: ``map`` one after the other
-  inside the compiled program, ``vmap`` as one batch of grouped convolutions, ``auto``: ``map`` on
-  a CPU, ``vmap`` on a GPU or TPU; the results agree to rounding).
+  (how a chunk of images, each with its own generator weights, runs: ``vmap`` as one batch of
+  grouped convolutions, ``map`` one after the other inside the compiled program, ``loop`` one
+  compiled step of one image called from the host, image after image; ``auto``: ``loop`` on a
+  CPU, ``vmap`` on a GPU or TPU; the results agree to rounding; docs/speed.md has the figures).
 * ``bp`` — ``tol`` and ``maxiter`` of the conjugate-gradient pseudo-inverse.
 * ``baselines`` — as configs/gan_prior.py: ``tv``, ``lr``, ``sparse`` and ``dip``
   (``iterations`` 0: 003_*'s official DIP SR settings, x4 2000 iterations with input-noise

@@ -199,10 +199,10 @@ def test_a_signal_stops_an_iagan_run_at_a_segment_boundary_and_the_rerun_continu
     run = _main(*args, *(["--compilation_cache=off"] if when == "compiling" else []), optimised=True)
     lines = Lines(run)
     if when == "solving":
-        lines.wait_for("compiled IAGAN (500 iterations; images by map)")
+        lines.wait_for("compiled IAGAN (500 iterations; images by loop)")
         time.sleep(1.0)  # into chunk 1's segments (a chunk takes seconds)
     else:
-        lines.wait_for("compiling IAGAN (500 iterations; images by map)")
+        lines.wait_for("compiling IAGAN (500 iterations; images by loop)")
     sent = time.time()
     run.send_signal(getattr(signal, name))
     out = run.stdout.read()  # stderr is the thread's
@@ -222,7 +222,7 @@ def test_a_signal_stops_an_iagan_run_at_a_segment_boundary_and_the_rerun_continu
         assert finished == 2 * (chunk - 1)
         assert (progress / "0" / "iagan" / f"chunk_{chunk - 1:05d}.partial.npz").is_file()
     else:
-        assert out.strip() == (f"stopped by {name} while compiling IAGAN (500 iterations; images by map) (2 images per "
+        assert out.strip() == (f"stopped by {name} while compiling IAGAN (500 iterations; images by loop) (2 images per "
                                "call); "
                                f"the finished work is saved in {progress}; rerun the same command to continue "
                                "from there.")
@@ -234,7 +234,7 @@ def test_a_signal_stops_an_iagan_run_at_a_segment_boundary_and_the_rerun_continu
     assert resumed.returncode == 0, err[-2000:]
     assert "CSGM (50 iterations x 1 starts): 4/4 images finished by an earlier run" in err
     if when == "solving":
-        assert f"IAGAN (500 iterations; images by map): chunk {chunk}/2 continues at iteration {iteration}/500" in err
+        assert f"IAGAN (500 iterations; images by loop): chunk {chunk}/2 continues at iteration {iteration}/500" in err
     a = json.loads((iagan_uninterrupted / "results.json").read_text())
     b = json.loads((workdir / "results.json").read_text())
     assert without_timings(b) == without_timings(a)

@@ -16,6 +16,7 @@ from jaxrestore.inverse.solvers import (CSGMOptions, IAGANOptions, MAPOptions, b
                                         data_term, iagan, iagan_optimizer, iagan_segments, map_search, map_segments,
                                         segment_lengths)
 from jaxrestore.inverse.operators.sensing import GaussianCS, SubsampledFourier, fourier_mask
+from jaxrestore.inverse.solvers.skeleton import image_arguments
 
 Z, H = 8, 16
 
@@ -234,6 +235,19 @@ def conv_prior(key):
     return g, variables
 
 
+def _primitives(jaxpr) -> set[str]:
+    """The names of every primitive in a jaxpr, sub-programs included."""
+    found = set()
+    for eqn in jaxpr.eqns:
+        found.add(eqn.primitive.name)
+        for value in eqn.params.values():
+            for sub in value if isinstance(value, (tuple, list)) else (value,):
+                inner = getattr(sub, "jaxpr", sub)
+                if hasattr(inner, "eqns"):
+                    found |= _primitives(inner)
+    return found
+
+
 def _conv_groups(jaxpr) -> list[int]:
     """The feature-group counts of every convolution in a jaxpr, sub-programs (scan, map, jit) included."""
     found = []
@@ -262,15 +276,18 @@ def test_iagan_image_batching_strategies_agree(per_image_operator):
         y = jax.vmap(op.A)(clean)
     z0 = jax.random.uniform(jax.random.key(33), (n, Z), minval=-1, maxval=1)
     results = {}
-    for batching in ("vmap", "map"):
+    for batching in ("vmap", "map", "loop"):
         options = IAGANOptions(iterations=30, lr_z=1e-2, lr_theta=1e-2, batching=batching)
-        results[batching] = jax.jit(lambda yy, zz, o=options: iagan(g, variables, op, yy, zz, o,
-                                                                     per_image_operator=per_image_operator))(y, z0)
-    a, b = results["vmap"], results["map"]
-    np.testing.assert_allclose(np.asarray(b.image), np.asarray(a.image), rtol=0, atol=1e-5)
-    np.testing.assert_allclose(np.asarray(b.z), np.asarray(a.z), rtol=0, atol=1e-5)
-    np.testing.assert_allclose(np.asarray(b.objective), np.asarray(a.objective), rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(np.asarray(b.history), np.asarray(a.history), rtol=1e-5, atol=1e-7)
+        solve = lambda yy, zz, o=options: iagan(g, variables, op, yy, zz, o,  # noqa: E731
+                                                per_image_operator=per_image_operator)
+        # loop runs from the host, so not under jit (where it runs as map)
+        results[batching] = solve(y, z0) if batching == "loop" else jax.jit(solve)(y, z0)
+    a = results["vmap"]
+    for b in (results["map"], results["loop"]):
+        np.testing.assert_allclose(np.asarray(b.image), np.asarray(a.image), rtol=0, atol=1e-5)
+        np.testing.assert_allclose(np.asarray(b.z), np.asarray(a.z), rtol=0, atol=1e-5)
+        np.testing.assert_allclose(np.asarray(b.objective), np.asarray(a.objective), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(np.asarray(b.history), np.asarray(a.history), rtol=1e-5, atol=1e-7)
     # IAGAN moved the images (30 steps at lr 1e-2): the agreement is not that of two unchanged starts
     start = g(variables, z0)
     assert float(jnp.max(jnp.abs(a.image - start))) > 1e-2
@@ -285,6 +302,7 @@ def test_iagan_in_segments_uses_the_chosen_image_batching_and_agrees():
     outs, groups = {}, {}
     for batching in ("vmap", "map"):
         solver = iagan_segments(g, variables, IAGANOptions(iterations=20, lr_z=1e-2, lr_theta=1e-2, batching=batching))
+        assert solver.image_step is None
         carry = solver.start(variables, op, y, z0)
         jaxpr = jax.make_jaxpr(lambda c: solver.steps(variables, op, y, z0, c, length=2))(carry)
         groups[batching] = _conv_groups(jaxpr.jaxpr)
@@ -294,10 +312,27 @@ def test_iagan_in_segments_uses_the_chosen_image_batching_and_agrees():
     assert groups["map"] and set(groups["map"]) == {1}
     for a, b in zip(outs["vmap"], outs["map"]):
         np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-5, atol=1e-5)
-    # on a CPU "auto" is map, and the experiments' default is auto
+    # loop: the experiments' segment runner calls one image's step, which holds plain convolutions and
+    # no loop (no scan, map or while), from the host
+    from jaxrestore.inverse.experiments.chunks import _Segments
+    solver = iagan_segments(g, variables, IAGANOptions(iterations=20, lr_z=1e-2, lr_theta=1e-2, batching="loop"))
+    args = (variables, op, y, z0)
+    image_args = image_arguments(args, solver.in_axes, 0)
+    image_carry = jax.tree.map(lambda leaf: leaf[0], solver.start(*args))
+    step_jaxpr = jax.make_jaxpr(solver.image_step)(*image_args, image_carry)
+    assert set(_conv_groups(step_jaxpr.jaxpr)) == {1}
+    assert not {"scan", "while"} & _primitives(step_jaxpr.jaxpr)
+    program = _Segments(solver, args)
+    assert not hasattr(program.steps[program.lengths[0]], "lower")  # a host function, not one compiled program
+    carry = program.start(*args)
+    for length in program.lengths:
+        carry = program.steps[length](*args, carry)
+    for a, b in zip(outs["vmap"], program.end(*args, carry)):
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-5, atol=1e-5)
+    # on a CPU "auto" is loop, and the experiments' default is auto
     from configs import iagan as iagan_config
     from jaxrestore.inverse.solvers.iagan import image_batching
-    assert jax.default_backend() == "cpu" and image_batching("auto") == "map"
+    assert jax.default_backend() == "cpu" and image_batching("auto") == "loop"
     assert iagan_config.get_config("task=sr").iagan.batching == "auto"
-    with pytest.raises(ConfigError, match="iagan.batching must be one of auto, vmap, map, got 'pmap'"):
+    with pytest.raises(ConfigError, match="iagan.batching must be one of auto, vmap, map, loop, got 'pmap'"):
         IAGANOptions(batching="pmap").check()

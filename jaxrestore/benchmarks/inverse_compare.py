@@ -44,9 +44,10 @@ from jaxrestore.errors import ConfigError
 from jaxrestore.imaging.resize import imresize
 from jaxrestore.inverse import operators as ops
 from jaxrestore.inverse.baselines import dip as dip_module
-from jaxrestore.inverse.solvers import CSGMOptions, IAGANOptions, MAPOptions, csgm, iagan, map_search
+from jaxrestore.inverse.solvers import (CSGMOptions, IAGANOptions, LatentResult, MAPOptions, csgm, iagan,
+                                        iagan_segments, map_search)
 from jaxrestore.inverse.solvers.iagan import image_batching
-from jaxrestore.inverse.solvers.skeleton import initial_latents
+from jaxrestore.inverse.solvers.skeleton import host_steps, image_arguments, initial_latents
 from jaxrestore.models.dcgan import transposed_conv2x
 
 PHASES = ("csgm", "iagan", "map", "dip")
@@ -225,6 +226,44 @@ def _jax_two_ways(solve, batch_args, one_args_of, images, n):
                  "loop_s": loop_s / n}
 
 
+def _iagan_host_two_ways(o, g_vars, op, y, z, images, n):
+    """IAGAN with batching ``loop`` (one compiled step of one image, called from the host), as the
+    experiments run it (:func:`~jaxrestore.inverse.solvers.iagan_segments`): the three programs
+    compiled ahead of time (timed), then all images, then the first ``n`` one call each."""
+    solver = iagan_segments(dcgan32_generator, g_vars, o)
+
+    def programs(args):
+        carry = jax.eval_shape(solver.start, *args)
+        image_args = jax.eval_shape(lambda a: image_arguments(a, solver.in_axes, 0), args)
+        image_carry = jax.eval_shape(lambda c: jax.tree.map(lambda leaf: leaf[0], c), carry)
+        return (jax.jit(solver.start).lower(*args).compile(),
+                jax.jit(solver.image_step).lower(*image_args, image_carry).compile(),
+                jax.jit(solver.end).lower(*args, carry).compile())
+
+    def solve(compiled, args):
+        start, step, end = compiled
+        carry, _ = host_steps(step, args, solver.in_axes, start(*args), solver.iterations)
+        return jax.block_until_ready(end(*args, carry))
+
+    args = (g_vars, op, y, z)
+    t0 = time.perf_counter()
+    compiled = programs(args)
+    compile_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    out = solve(compiled, args)
+    batched_s = (time.perf_counter() - t0) / images
+    one = lambda i: (g_vars, op, y[i:i + 1], z[i:i + 1])  # noqa: E731
+    t0 = time.perf_counter()
+    compiled_one = programs(one(0))
+    compile_one_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for i in range(n):
+        solve(compiled_one, one(i))
+    loop_s = (time.perf_counter() - t0) / n
+    return LatentResult(z=out[0], image=out[1], objective=out[2], history=None), {
+        "compile_s": compile_s, "batched_s": batched_s, "loop_compile_s": compile_one_s, "loop_s": loop_s}
+
+
 def compare(phases=PHASES, *, images: int = 4, loop_images: int | None = None, iteration_scale: float = 1.0,
             weights: Path = WEIGHTS, faces: Path = FACES, progress=print) -> dict:
     """Runs the phases (in the order csgm, iagan, map, dip; iagan needs csgm) and returns their rows:
@@ -279,8 +318,11 @@ def compare(phases=PHASES, *, images: int = 4, loop_images: int | None = None, i
     if "iagan" in phases:
         o = opts["iagan"]
         z_jax, z_torch = state["csgm"]
-        solve = lambda y, z: iagan(dcgan32_generator, g_vars, sr, y, z, o)  # noqa: E731
-        out, row = _jax_two_ways(solve, (y_sr, z_jax), lambda i: (y_sr[i:i + 1], z_jax[i:i + 1]), images, n)
+        if info["iagan_batching"] == "loop":  # from the host: the experiments' way (iagan_segments)
+            out, row = _iagan_host_two_ways(o, g_vars, sr, y_sr, z_jax, images, n)
+        else:
+            solve = lambda y, z: iagan(dcgan32_generator, g_vars, sr, y, z, o)  # noqa: E731
+            out, row = _jax_two_ways(solve, (y_sr, z_jax), lambda i: (y_sr[i:i + 1], z_jax[i:i + 1]), images, n)
         t0, torch_images = time.perf_counter(), []
         for i in range(n):
             torch_images.append(tref.iagan(g_torch, sr_torch, y_sr_torch[i:i + 1], z_torch[i], iterations=o.iterations,

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
-from jaxrestore.inverse.solvers.skeleton import Segmented, segment_lengths
+from jaxrestore.inverse.solvers.skeleton import Segmented, host_steps, image_arguments, segment_lengths
 from jaxrestore.runtime.preemption import run_in_background
 from jaxrestore.runtime.progress import duration
 
@@ -61,16 +61,31 @@ def _compile(build: Callable, what: str, report: Callable[[str], None], store) -
 
 
 class _Segments:
-    """The compiled parts of a :class:`Segmented` solver for one chunk size."""
+    """The compiled parts of a :class:`Segmented` solver for one chunk size: ``steps[length](*args,
+    carry) -> carry`` is one compiled program, or with an ``image_step`` (batching ``loop``) the
+    host's loop over images and steps of one compiled step (:func:`host_steps`)."""
 
     def __init__(self, solver: Segmented, args: tuple):
         self.lengths = segment_lengths(solver.iterations, SEGMENT_ITERATIONS)
         self.start = jax.jit(solver.start).lower(*args).compile()
         carry = jax.eval_shape(solver.start, *args)
         self.treedef = jax.tree.structure(carry)
-        self.steps = {length: jax.jit(functools.partial(solver.steps, length=length)).lower(*args, carry).compile()
-                      for length in sorted(set(self.lengths))}
+        if solver.image_step is not None:
+            image_args = jax.eval_shape(lambda a: image_arguments(a, solver.in_axes, 0), args)
+            image_carry = jax.eval_shape(lambda c: jax.tree.map(lambda leaf: leaf[0], c), carry)
+            step = jax.jit(solver.image_step).lower(*image_args, image_carry).compile()
+            self.steps = {length: functools.partial(_host_segment, step, solver.in_axes, length)
+                          for length in sorted(set(self.lengths))}
+        else:
+            self.steps = {length: jax.jit(functools.partial(solver.steps, length=length)).lower(*args, carry).compile()
+                          for length in sorted(set(self.lengths))}
         self.end = jax.jit(solver.end).lower(*args, carry).compile()
+
+
+def _host_segment(step, in_axes: tuple, length: int, *args):
+    """One segment of batching ``loop``: ``(*chunk args, carry) -> carry``."""
+    *args, carry = args
+    return host_steps(step, tuple(args), in_axes, carry, length)[0]
 
 
 class _Clock:

@@ -6,8 +6,12 @@ batch holds one copy of the generator's weights per image, twice (the current an
 iterate), plus Adam's two moments. How the images of a batch run is ``batching``: ``vmap``
 makes each convolution a grouped convolution over the images' weights, a slow path on XLA:CPU;
 ``map`` runs the images one after the other inside the compiled program, each convolution with
-its own weights; ``auto`` takes ``map`` on a CPU and ``vmap`` on an accelerator (measured
-figures: docs/speed.md). Both give the same results to rounding (tested). ``theta`` is the ``params`` collection of the
+its own weights, but inside a loop of the program, where XLA:CPU's backward convolutions take
+another slow path (jax issue #12868); ``loop`` calls one compiled step of one image from the host,
+image after image and step after step (:func:`~.skeleton.host_steps`), which avoids both;
+``auto`` takes ``loop`` on a CPU and ``vmap`` on an accelerator (measured figures:
+docs/speed.md). ``loop`` needs concrete arguments: called inside ``jax.jit``, :func:`iagan`
+runs it as ``map``. All give the same results to rounding (tested). ``theta`` is the ``params`` collection of the
 generator's variables (running BatchNorm statistics stay fixed); leaves whose path contains
 one of ``freeze`` stay fixed too.
 """
@@ -22,8 +26,8 @@ import optax
 
 from jaxrestore.errors import ConfigError
 from jaxrestore.inverse.solvers.csgm import data_term
-from jaxrestore.inverse.solvers.skeleton import (IMAGE_BATCHING, LatentResult, Segmented, optimise, over_images,
-                                                 positive, positive_int, segmented)
+from jaxrestore.inverse.solvers.skeleton import (IMAGE_BATCHING, LatentResult, Segmented, host_steps, optimise,
+                                                 over_images, positive, positive_int, segmented)
 
 BATCHING = ("auto",) + IMAGE_BATCHING
 
@@ -36,7 +40,7 @@ class IAGANOptions:
     keep_best_iterate: bool = True  # the paper; False: the official code's last iterate
     collections: tuple[str, ...] = ("params",)  # variable collections that form theta
     freeze: tuple[str, ...] = ()  # path fragments of theta leaves kept fixed (e.g. "scale")
-    batching: str = "auto"  # how a batch of images with their own weights runs: auto, vmap or map
+    batching: str = "auto"  # how a batch of images with their own weights runs: auto, vmap, map or loop
 
     def check(self) -> "IAGANOptions":
         if self.batching not in BATCHING:
@@ -50,11 +54,11 @@ class IAGANOptions:
 
 
 def image_batching(batching: str) -> str:
-    """The strategy ``batching`` names: ``auto`` is ``map`` on a CPU backend (grouped convolutions
-    are a slow path of XLA:CPU) and ``vmap`` on a GPU or TPU."""
+    """The strategy ``batching`` names: ``auto`` is ``loop`` on a CPU backend (grouped convolutions
+    and convolutions inside compiled loops are slow paths of XLA:CPU) and ``vmap`` on a GPU or TPU."""
     if batching != "auto":
         return batching
-    return "map" if jax.default_backend() == "cpu" else "vmap"
+    return "loop" if jax.default_backend() == "cpu" else "vmap"
 
 
 def split_theta(g_vars, collections) -> tuple[dict, dict]:
@@ -105,8 +109,25 @@ def iagan(generator_fn: Callable, g_vars, operator, y, z_hat, options: IAGANOpti
 
     if z_hat.shape[0] != y.shape[0]:
         raise ConfigError(f"iagan got {z_hat.shape[0]} latents for {y.shape[0]} observations; pass CSGM's z per image.")
+    batching = image_batching(options.batching)
+    traced = any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves((g_vars, operator, y, z_hat)))
+    if batching == "loop" and not traced:
+        return _iagan_on_host(generator_fn, g_vars, operator, y, z_hat, options, per_image_operator)
     in_axes = (0 if per_image_operator else None, 0, 0)
-    return LatentResult(*over_images(one_image, in_axes, image_batching(options.batching))(operator, y, z_hat))
+    batching = "map" if batching == "loop" else batching
+    return LatentResult(*over_images(one_image, in_axes, batching)(operator, y, z_hat))
+
+
+def _iagan_on_host(generator_fn, g_vars, operator, y, z_hat, options: IAGANOptions, per_image_operator: bool):
+    """:func:`iagan` with batching ``loop``: :func:`iagan_segments`' parts, the steps from the host."""
+    solver = iagan_segments(generator_fn, g_vars, dataclasses.replace(options, batching="loop"),
+                            per_image_operator=per_image_operator)
+    args = (g_vars, operator, y, z_hat)
+    carry = jax.jit(solver.start)(*args)
+    carry, history = host_steps(jax.jit(solver.image_step), args, solver.in_axes, carry, solver.iterations,
+                                history=True)
+    z, image, value = jax.jit(solver.end)(*args, carry)
+    return LatentResult(z=z, image=image, objective=value, history=history)
 
 
 def iagan_segments(generator_fn: Callable, g_vars, options: IAGANOptions, *,

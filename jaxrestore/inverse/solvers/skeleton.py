@@ -6,6 +6,7 @@ parameters."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -65,23 +66,28 @@ def optimise_start(init, tx: optax.GradientTransformation):
     return init, tx.init(init), init, jnp.asarray(jnp.inf, jnp.float32)
 
 
+def optimise_step(objective: Callable, carry, tx: optax.GradientTransformation, *, project: Callable | None = None):
+    """One step of :func:`optimise` from ``carry``: ``(carry, objective of the iterate before the
+    step)``; the body of :func:`optimise_steps`' scan, and what a host loop calls step by step."""
+    params, opt_state, best, best_value = carry
+    value, grad = jax.value_and_grad(objective)(params)
+    better = value < best_value
+    best, best_value = _tree_where(better, params, best), jnp.where(better, value, best_value)
+    updates, opt_state = tx.update(grad, opt_state, params)
+    params = optax.apply_updates(params, updates)
+    if project is not None:
+        params = project(params)
+    return (params, opt_state, best, best_value), value
+
+
 def optimise_steps(objective: Callable, carry, tx: optax.GradientTransformation, length: int, *,
                    project: Callable | None = None):
     """``length`` steps of :func:`optimise` from ``carry`` in ``lax.scan``: ``(carry, objectives
     of the iterates before their steps)``. Steps from one carry in segments give the iterates
     one scan of all the steps gives (tested)."""
-    value_and_grad = jax.value_and_grad(objective)
 
     def step(carry, _):
-        params, opt_state, best, best_value = carry
-        value, grad = value_and_grad(params)
-        better = value < best_value
-        best, best_value = _tree_where(better, params, best), jnp.where(better, value, best_value)
-        updates, opt_state = tx.update(grad, opt_state, params)
-        params = optax.apply_updates(params, updates)
-        if project is not None:
-            params = project(params)
-        return (params, opt_state, best, best_value), value
+        return optimise_step(objective, carry, tx, project=project)
 
     return jax.lax.scan(step, carry, None, length=int(length))
 
@@ -129,9 +135,14 @@ class Segmented(NamedTuple):
     steps: Callable
     end: Callable
     iterations: int
+    # batching "loop": one step of one image, ``(*image_args, image_carry) -> (image_carry, objective)``,
+    # called from the host image after image and step after step (:func:`host_steps`); None otherwise
+    image_step: Callable | None = None
+    in_axes: tuple | None = None  # which chunk arguments carry the image axis (for image_step)
 
 
-IMAGE_BATCHING = ("vmap", "map")
+# How the images of a chunk run when each has its own weights (IAGAN): see over_images and host_steps.
+IMAGE_BATCHING = ("vmap", "map", "loop")
 
 
 def over_images(fn: Callable, in_axes: tuple, batching: str = "vmap") -> Callable:
@@ -139,10 +150,11 @@ def over_images(fn: Callable, in_axes: tuple, batching: str = "vmap") -> Callabl
     arguments carry a leading image axis (0) and which are shared (None). ``"vmap"`` runs the
     images as one batch (``jax.vmap``): per-image arrays that are weights (IAGAN's theta) become
     grouped convolutions. ``"map"`` runs them one after the other inside the compiled program
-    (``lax.map``): each image's convolutions keep a batch of one. The two agree to rounding."""
+    (``lax.map``): each image's convolutions keep a batch of one. The two agree to rounding.
+    (``"loop"``, images and steps from the host, is :func:`host_steps`; here it is ``"map"``.)"""
     if batching == "vmap":
         return jax.vmap(fn, in_axes=in_axes)
-    if batching != "map":
+    if batching not in ("map", "loop"):
         raise ConfigError(f"image batching must be one of {', '.join(IMAGE_BATCHING)}, got {batching!r}.")
     if any(axis not in (0, None) for axis in in_axes):
         raise ValueError(f"over_images maps axis 0 or nothing, got in_axes {in_axes}")
@@ -169,7 +181,8 @@ def segmented(per_image: Callable, in_axes: tuple, iterations: int, tx: optax.Gr
     ``finish(params, objective) -> outputs`` makes the image's outputs from the chosen iterate.
     Every image and restart takes :func:`optimise`'s steps; the restart of lowest objective wins,
     as in :func:`best_of_restarts`. ``batching`` is how the images of a chunk run
-    (:func:`over_images`)."""
+    (:func:`over_images`); with ``"loop"`` the result also has ``image_step``, for
+    :func:`host_steps` (``steps`` then maps the images inside the program)."""
     over_restarts = (lambda fn: fn) if restarts is None else jax.vmap
 
     def start(*args):
@@ -198,7 +211,58 @@ def segmented(per_image: Callable, in_axes: tuple, iterations: int, tx: optax.Gr
 
         return over_images(one, in_axes + (0,), batching)(*args)
 
-    return Segmented(start, steps, end, int(iterations))
+    def image_step(*a):
+        objective = per_image(*a[:-1])[0]
+        return over_restarts(lambda c: optimise_step(objective, c, tx, project=project))(a[-1])
+
+    if batching != "loop":
+        return Segmented(start, steps, end, int(iterations))
+    return Segmented(start, steps, end, int(iterations), image_step=image_step, in_axes=tuple(in_axes))
+
+
+def image_arguments(args: tuple, in_axes: tuple, i: int) -> tuple:
+    """Image ``i``'s arguments of a chunk: its slice of those with an image axis, the rest as they are."""
+    return tuple(jax.tree.map(lambda a: a[i], arg) if axis == 0 else arg for arg, axis in zip(args, in_axes))
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def split_images(tree, images: int) -> list:
+    """The ``images`` slices of a pytree's leading axis, in one compiled program."""
+    return [jax.tree.map(lambda leaf: leaf[i], tree) for i in range(images)]
+
+
+@jax.jit
+def stack_images(trees: list):
+    """The inverse of :func:`split_images`, in one compiled program."""
+    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *trees)
+
+
+def host_steps(step: Callable, args: tuple, in_axes: tuple, carry, length: int, *, history: bool = False):
+    """Batching ``"loop"``: ``length`` steps of every image of a chunk, called from the host one
+    image and one step at a time (``step`` is :attr:`Segmented.image_step` compiled), so that no
+    convolution runs inside a loop of the compiled program: on XLA:CPU a convolution's backward
+    pass inside a ``while`` loop (``lax.scan``, ``lax.map``) takes a slow path (jax issue
+    #12868), many times slower for large generators (docs/speed.md). JAX's asynchronous
+    dispatch keeps the host ahead. Returns the carry, and with ``history`` the objectives
+    ``(images, length, ...)``."""
+    images = jax.tree.leaves(carry)[0].shape[0]
+    batched = tuple(arg for arg, axis in zip(args, in_axes) if axis == 0)
+    per_image = split_images(batched, images)
+    carries, values = split_images(carry, images), []
+    for i in range(images):
+        it = iter(per_image[i])
+        image_args = tuple(next(it) if axis == 0 else arg for arg, axis in zip(args, in_axes))
+        c = carries[i]
+        for _ in range(int(length)):
+            c, value = step(*image_args, c)
+            if history:
+                values.append(value)
+        carries[i] = c
+    carry = stack_images(carries)
+    if not history:
+        return carry, None
+    stacked = jnp.stack(values)
+    return carry, stacked.reshape((images, int(length)) + stacked.shape[1:])
 
 
 def segment_lengths(iterations: int, target: int) -> list[int]:
