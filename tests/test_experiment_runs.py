@@ -222,8 +222,8 @@ def test_a_signal_stops_an_iagan_run_at_a_segment_boundary_and_the_rerun_continu
         assert finished == 2 * (chunk - 1)
         assert (progress / "0" / "iagan" / f"chunk_{chunk - 1:05d}.partial.npz").is_file()
     else:
-        assert out.strip() == (f"stopped by {name} while compiling IAGAN (500 iterations; images by loop) (2 images per "
-                               "call); "
+        assert out.strip() == (f"stopped by {name} while compiling IAGAN (500 iterations; images by loop) "
+                               "(2 images per call); "
                                f"the finished work is saved in {progress}; rerun the same command to continue "
                                "from there.")
         assert not (progress / "0" / "iagan").exists()

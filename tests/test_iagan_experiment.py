@@ -136,7 +136,8 @@ def test_a_gaussian_sweep_gives_one_entry_per_ratio_and_noise_leaves_bp_out(prio
     assert results["sweep"][1]["measurements"] == round(0.6 * SIZE * SIZE * 3)
     assert results["sweep"][0]["iagan"]["iterations"] == 4
     # the images of a chunk, each with its own generator weights, ran one after the other (auto on a CPU)
-    assert results["sweep"][0]["iagan"]["batching"] == "auto" and results["sweep"][0]["iagan"]["batching_used"] == "loop"
+    iagan_record = results["sweep"][0]["iagan"]
+    assert iagan_record["batching"] == "auto" and iagan_record["batching_used"] == "loop"
     # Figure 2 from the sweep
     from jaxrestore import plot
     from jaxrestore.imaging.io import read_image

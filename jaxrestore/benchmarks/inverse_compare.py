@@ -40,6 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from jaxrestore.benchmarks.latent import compile_timed, run_timed
 from jaxrestore.errors import ConfigError
 from jaxrestore.imaging.resize import imresize
 from jaxrestore.inverse import operators as ops
@@ -200,24 +201,12 @@ def csgm_starts(keys, options: CSGMOptions) -> np.ndarray:
 # ----- timing
 
 
-def _compile(fn, *args):
-    t0 = time.perf_counter()
-    compiled = jax.jit(fn).lower(*args).compile()
-    return compiled, time.perf_counter() - t0
-
-
-def _run(compiled, *args):
-    t0 = time.perf_counter()
-    out = jax.block_until_ready(compiled(*args))
-    return out, time.perf_counter() - t0
-
-
 def _jax_two_ways(solve, batch_args, one_args_of, images, n):
     """``solve`` on all ``images`` compiled once, and compiled for one image and called for each of
     the first ``n``: ``(batched outputs, row of times per image)``."""
-    compiled, compile_s = _compile(solve, *batch_args)
-    out, batched_s = _run(compiled, *batch_args)
-    compiled_one, compile_one_s = _compile(solve, *one_args_of(0))
+    compiled, compile_s = compile_timed(solve, *batch_args)
+    out, batched_s = run_timed(compiled, *batch_args)
+    compiled_one, compile_one_s = compile_timed(solve, *one_args_of(0))
     t0 = time.perf_counter()
     for i in range(n):
         jax.block_until_ready(compiled_one(*one_args_of(i)))
