@@ -31,7 +31,8 @@ Fields:
   (> 0: a geometric schedule of the prior's noise level from ``sigma`` to it), ``refit``,
   ``relaxation``, ``thresholding``), ``sparse`` (``patch``, ``atoms``, ``sparsity``,
   ``tolerance``, ``outer_iterations``, ``stride``), ``dip`` (``iterations``, ``lr``,
-  ``reg_noise_std``, ``channels``, ``scales``; 0 / -1: the default). The per-task defaults were chosen
+  ``reg_noise_std``, ``channels``, ``scales``; 0 / -1: the default; ``batching``: ``auto``, one
+  image after the other on a CPU and vmapped elsewhere, or ``loop`` / ``vmap``). The per-task defaults were chosen
   on CelebA64[18800:18850] (jaxrestore/inverse/experiments/baselines.py, ``TUNED``).
 * ``task`` — ``name``; ``hole`` (inpaint: the centre hole's side), ``weighted_mask``
   (inpaint: Yeh et al.'s 15x15 weighted mask in the data term, as the released code;

@@ -52,8 +52,9 @@ Fields:
   (``iterations`` 0: 003_*'s official DIP SR settings, x4 2000 iterations with input-noise
   regularisation 0.03, x8 4000 with 0.05, a quarter of the iterations with noise; CS and
   deblurring take the x4 settings; ``lr`` 0.01; ``reg_noise_std`` -1: the setting's;
-  ``channels`` 128, ``scales`` 5: images of at least 64 pixels). TV / LR defaults by task and noise were chosen on CelebA64[18800:18850]
-  (jaxrestore/inverse/experiments/baselines.py).
+  ``channels`` 128, ``scales`` 5: images of at least 64 pixels; ``batching`` ``auto``: one image
+  after the other on a CPU, vmapped elsewhere). TV / LR defaults by task and noise were chosen on
+  CelebA64[18800:18850] (jaxrestore/inverse/experiments/baselines.py).
 * ``chunk`` — images per compiled solve (IAGAN holds one copy of the generator's weights
   per image, three times: current, best, Adam's moments); ``ps_net`` — LPIPS backbone
   (``alex``, 003_*'s PS; or ``vgg``).

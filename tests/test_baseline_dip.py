@@ -196,6 +196,25 @@ def test_batch_looped_image_by_image_equals_per_image_runs_exactly():
         np.testing.assert_array_equal(np.asarray(batch.loss[i]), np.asarray(s.loss))
 
 
+def test_the_options_choose_the_batching_and_auto_loops_on_a_cpu():
+    from jaxrestore.inverse.baselines.dip import dip_batching
+    from jaxrestore.inverse.experiments import baselines
+
+    looped, _ = _batch_and_singles(SMALL, 3, jnp.float32, batching="loop")
+    for chosen in ("loop", "auto"):  # through the options, not the argument; auto is loop on a CPU
+        batch, _ = _batch_and_singles(dataclasses.replace(SMALL, batching=chosen), 3, jnp.float32, batching=None)
+        np.testing.assert_array_equal(np.asarray(batch.image), np.asarray(looped.image))
+    assert jax.default_backend() == "cpu" and dip_batching("auto") == "loop" and dip_batching("vmap") == "vmap"
+    # the experiments' field baselines.dip.batching reaches the options and results.json's record
+    section = baselines.config_section("sr").dip
+    section.batching = "vmap"
+    options = baselines.dip_options(section, (64, 64, 3), scale=4, noisy=False)
+    assert options.batching == "vmap"
+    assert baselines.REGISTRY["dip"].summary(np.zeros(2), options)["batching_used"] == "vmap"
+    with pytest.raises(ConfigError, match="DIP batching must be one of auto, vmap, loop, got 'map'"):
+        DIPOptions(batching="map").check()
+
+
 def test_vmapped_batch_equals_per_image_runs():
     for steps in (1, 5):
         batch, singles = _batch_and_singles(SMALL, steps, jnp.float32)

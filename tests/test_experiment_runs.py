@@ -435,14 +435,17 @@ def test_the_python_example_of_the_002_page_runs(dcgan_prior, capsys):
     np.testing.assert_allclose(np.asarray(result.objective), data + 0.2 * np.logaddexp(0.0, -logit), rtol=1e-4)
 
 
-def test_a_run_saved_before_iagan_batching_existed_is_still_this_experiment():
+def test_a_run_saved_before_the_batching_fields_existed_is_still_this_experiment():
     import ml_collections
 
     from jaxrestore.inverse.experiments.runs import _differences
     config = iagan.get_config("task=sr,scale=4")
     old = config.to_dict()
-    del old["iagan"]["batching"]  # config.json of a run made before the field was added
+    del old["iagan"]["batching"]  # config.json of a run made before the fields were added
+    del old["baselines"]["dip"]["batching"]
     assert _differences(config, ml_collections.ConfigDict(old)) == []
     other = config.to_dict()
     other["iagan"]["batching"] = "vmap"
-    assert _differences(config, ml_collections.ConfigDict(other)) == ["iagan.batching ('vmap' there, 'auto' here)"]
+    other["baselines"]["dip"]["batching"] = "vmap"
+    assert _differences(config, ml_collections.ConfigDict(other)) == [
+        "baselines.dip.batching ('vmap' there, 'auto' here)", "iagan.batching ('vmap' there, 'auto' here)"]

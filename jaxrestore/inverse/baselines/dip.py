@@ -69,6 +69,17 @@ from jaxrestore.models.dip import SkipNet, check_image_size, skip_net
 from jaxrestore.runtime.progress import duration
 
 
+BATCHING = ("auto", "vmap", "loop")
+
+
+def dip_batching(batching: str) -> str:
+    """The strategy ``batching`` names: ``auto`` is ``loop`` on a CPU backend (vmapped per-image
+    weights make grouped convolutions, a slow path of XLA:CPU) and ``vmap`` on a GPU or TPU."""
+    if batching != "auto":
+        return batching
+    return "loop" if jax.default_backend() == "cpu" else "vmap"
+
+
 @dataclasses.dataclass(frozen=True)
 class DIPOptions:
     iterations: int = 2000
@@ -80,6 +91,7 @@ class DIPOptions:
     skip: int = 4  # skip channels at every scale (0: no skips)
     scales: int = 5
     block: int = 1  # steps per compiled program called from the Python loop (unrolled when > 1)
+    batching: str = "auto"  # how a batch of images runs: vmap, loop, or auto (loop on a CPU, vmap elsewhere)
 
     def check(self, shape=None) -> "DIPOptions":
         for name in ("iterations", "input_channels", "channels", "scales", "block"):
@@ -95,6 +107,8 @@ class DIPOptions:
         if not (self.reg_noise_std >= 0 and math.isfinite(self.reg_noise_std)):
             raise ConfigError(f"DIP: reg_noise_std must be a finite number >= 0 (0 switches the input "
                               f"perturbation off), got {self.reg_noise_std}.")
+        if self.batching not in BATCHING:
+            raise ConfigError(f"DIP batching must be one of {', '.join(BATCHING)}, got {self.batching!r}.")
         if shape is not None:
             check_image_size(int(shape[0]), int(shape[1]), self.scales)
         return self
@@ -192,14 +206,15 @@ def _render(net, params, zs):
 
 def dip_restore(operator: Operator, y, key, options: DIPOptions = DIPOptions(), *,
                 per_image_operator: bool = False, progress: Callable | None = None,
-                batching: str = "auto", unroll: bool | int = True) -> DIPResult:
+                batching: str | None = None, unroll: bool | int = True) -> DIPResult:
     """DIP reconstruction of ``y``: one observation (``operator.output_shape``) or a batch
     ``(N, ...)``. With ``per_image_operator`` the operator's leaves carry a leading N axis
     (a batch of per-image operators, e.g. a :class:`Mask` with N masks). ``key`` is the
     single image's key, or split into N per-image keys for a batch, or N keys (one per image).
 
-    ``batching``: ``"vmap"`` runs the images together, ``"loop"`` one after the other with
-    the single-image program (so image ``i`` equals a single call with its key bit for bit),
+    ``batching`` (default: ``options.batching``): ``"vmap"`` runs the images together, ``"loop"``
+    one after the other with the single-image program (so image ``i`` equals a single call with
+    its key bit for bit),
     ``"auto"`` loops on the CPU (vmapping per-image weights makes grouped convolutions, which
     XLA:CPU runs several times slower than one image after the other; see the module
     docstring) and vmaps elsewhere.
@@ -209,8 +224,9 @@ def dip_restore(operator: Operator, y, key, options: DIPOptions = DIPOptions(), 
     ``lax.scan`` when ``options.block > 1`` (``False``: a rolled loop; for measurements)."""
     shape = tuple(operator.input_shape)
     options = options.check(shape)
-    if batching not in ("auto", "vmap", "loop"):
-        raise ConfigError(f"DIP batching must be 'auto', 'vmap' or 'loop', got {batching!r}.")
+    batching = options.batching if batching is None else batching
+    if batching not in BATCHING:
+        raise ConfigError(f"DIP batching must be one of {', '.join(BATCHING)}, got {batching!r}.")
     y = jnp.asarray(y)
     y = y.astype(jnp.promote_types(y.dtype, jnp.float32))
     name = getattr(operator, "name", type(operator).__name__)
@@ -237,8 +253,7 @@ def dip_restore(operator: Operator, y, key, options: DIPOptions = DIPOptions(), 
         keys = key
     else:
         keys = key[None] if single else jax.random.split(key, n)
-    if batching == "auto":
-        batching = "loop" if jax.default_backend() == "cpu" else "vmap"
+    batching = dip_batching(batching)
     report = _Progress(n * options.iterations, progress)
     if batching == "vmap" or n == 1:
         images, loss = _run(operator, ys, keys, options, per_image_operator, report, unroll)

@@ -8,7 +8,8 @@ carry a ``baselines`` section with one sub-section per method::
     baselines.lr      patch, stride, window, group, outer_iterations, c, sigma, sigma_end,
                       refit, relaxation, thresholding
     baselines.sparse  patch, atoms, sparsity, tolerance, outer_iterations, stride
-    baselines.dip     iterations, lr, reg_noise_std, channels, scales (0 / -1: the task's default)
+    baselines.dip     iterations, lr, reg_noise_std, channels, scales (0 / -1: the task's default),
+                      batching (auto: one image after the other on a CPU, vmapped elsewhere)
 
 and :func:`restore` runs one of them on observations ``y = A x (+ noise)`` on the [0, 1]
 image scale, with only ``A`` and ``AT`` of the task's operator. The per-task defaults
@@ -29,7 +30,7 @@ import numpy as np
 from absl import logging
 
 from jaxrestore.errors import ConfigError
-from jaxrestore.inverse.baselines.dip import default_options, dip_restore, sr_options
+from jaxrestore.inverse.baselines.dip import default_options, dip_batching, dip_restore, sr_options
 from jaxrestore.inverse.baselines.lowrank import LowRankOptions, lowrank_restore
 from jaxrestore.inverse.baselines.sparse import SparseOptions, sparse_restore
 from jaxrestore.inverse.baselines.tv import TVOptions, tv_restore
@@ -69,7 +70,7 @@ def config_section(key: str) -> ml_collections.ConfigDict:
         "lr": {"patch": 6, "stride": 3, "window": 15, "group": 40, "outer_iterations": 8, "c": 8.0,
                "sigma": 0.1, "sigma_end": 0.0, "refit": 0.6, "relaxation": 0.1, "thresholding": "weighted"},
         "sparse": {"patch": 8, "atoms": 256, "sparsity": 8, "tolerance": 0.0, "outer_iterations": 10, "stride": 1},
-        "dip": {"iterations": 0, "lr": 0.01, "reg_noise_std": -1.0, "channels": 128, "scales": 5},
+        "dip": {"iterations": 0, "lr": 0.01, "reg_noise_std": -1.0, "channels": 128, "scales": 5, "batching": "auto"},
     }
     generic = GENERIC["noisy" if key.endswith(":noisy") else "clean"] if ":" in key else {}
     for method in section:  # the generic settings of a 003_* noise level, then the task's own
@@ -106,7 +107,7 @@ def dip_options(c, shape, *, scale: int | None, noisy: bool):
     options = dataclasses.replace(
         base, iterations=int(c.iterations) or base.iterations, lr=float(c.lr),
         reg_noise_std=float(c.reg_noise_std) if float(c.reg_noise_std) >= 0 else base.reg_noise_std,
-        channels=int(c.channels), scales=int(c.scales))
+        channels=int(c.channels), scales=int(c.scales), batching=str(c.get("batching", "auto")))
     return options.check(shape)
 
 
@@ -149,7 +150,8 @@ REGISTRY: dict[str, Baseline] = {
     "sparse": Baseline("Sparse", lambda c, shape, **_: sparse_options(c, shape), _sparse,
                        lambda atoms, _: {"atoms_per_patch": float(np.mean(atoms))}),
     "dip": Baseline("DIP", dip_options, _dip,
-                    lambda loss, o: {"final_loss_mean": float(np.mean(loss)), "iterations": int(o.iterations)},
+                    lambda loss, o: {"final_loss_mean": float(np.mean(loss)), "iterations": int(o.iterations),
+                                     "batching_used": dip_batching(o.batching)},
                     compiled=False, keyed=True,
                     note=lambda o: f"{o.iterations} iterations; 003_*: ~100 s per 128x128 image on an RTX 2080 Ti"),
 }

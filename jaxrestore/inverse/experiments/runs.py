@@ -47,7 +47,7 @@ RESULTS_FILE = "results.json"
 NOT_IDENTIFYING = ("recompute", "figure_images")
 # Fields added after runs were saved: a saved config without one matches any value here (each only changes
 # results to rounding; results.json records the value a run used).
-ADDED_FIELDS = ("iagan.batching",)
+ADDED_FIELDS = ("iagan.batching", "baselines.dip.batching")
 
 
 def _suggestion(workdir: Path, config) -> Path:
