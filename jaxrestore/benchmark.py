@@ -6,7 +6,8 @@
     python -m jaxrestore.benchmark --solver=cg [--cg_sizes=32]
     python -m jaxrestore.benchmark --compare=torch [--compare_steps=srresnet,esrgan --compare_batch=4 --steps=5]
     python -m jaxrestore.benchmark --solver=baselines [--images=4 --baseline_task=sr --dip_size=128 --dip_iterations=5]
-    python -m jaxrestore.benchmark --solver=csgm,iagan,map,dip --compare=torch [--images=4 --iteration_scale=1]
+    python -m jaxrestore.benchmark --solver=csgm,iagan,map,dip --compare=torch [--images=4 --iteration_scale=1
+                                   --prior=dcgan32|dcgan]
 
 With ``--solver=map`` it times 002_*'s MAP latent search instead, batched against the
 released code's per-image loop (see :mod:`jaxrestore.benchmarks.map`);
@@ -45,6 +46,9 @@ def define_flags() -> None:
                       "inpainting with a DCGAN prior; iagan: 003_*'s CSGM and IAGAN with a BEGAN-layout prior; cg: CG "
                       "on a Gaussian A A^T as m/n -> 1; baselines: seconds per image of TV, LR, Sparse and DIP); with "
                       "--compare=torch, some of csgm,iagan,map,dip against the official codes' PyTorch loops.")
+    flags.DEFINE_enum("prior", "dcgan32", ["dcgan32", "dcgan"], "--solver=...--compare=torch: the real 32x32 "
+                      "CelebA DCGAN of ../shared/weights (dcgan32), or the project's 64x64 DCGAN at width "
+                      "--features (default 16), randomly initialised (dcgan).")
     flags.DEFINE_float("iteration_scale", 1.0, "--solver=...--compare=torch: multiplies the papers' iteration "
                        "counts (CSGM 5 x 1600, IAGAN 500, MAP 3000, DIP 2000), e.g. 0.01 for a quick check.")
     flags.DEFINE_integer("images", None, "--solver: images solved together (default: map 64, iagan 2, baselines 4, "
@@ -117,7 +121,8 @@ def _main(argv) -> None:
 
         inverse_compare.print_comparison(inverse_compare.compare(FLAGS.solver, images=FLAGS.images or 4,
                                                                  loop_images=FLAGS.loop_images,
-                                                                 iteration_scale=FLAGS.iteration_scale))
+                                                                 iteration_scale=FLAGS.iteration_scale,
+                                                                 prior=FLAGS.prior, features=FLAGS.features or 16))
     elif FLAGS.compare == "torch":
         # local: the PyTorch side imports torch (a test/dev extra), which no other benchmark needs
         from jaxrestore.benchmarks import torch_compare

@@ -47,6 +47,37 @@ def test_the_jax_dcgan32_computes_what_the_pytorch_modules_do(prior):
                                rtol=1e-4, atol=1e-4)
 
 
+def test_the_pytorch_twin_of_the_projects_dcgan_computes_what_it_does():
+    from jaxrestore.models.dcgan import DCGANDiscriminator, DCGANGenerator
+
+    g, d = DCGANGenerator(features=8), DCGANDiscriminator(features=8)
+    g_vars = g.init(jax.random.key(0), jnp.zeros((1, 100)))
+    d_vars = d.init(jax.random.key(1), jnp.zeros((1, 64, 64, 3)))
+    # weights far from N(0, 0.02) and BatchNorm statistics far from (0, 1), so every layer shows in the output
+    rng = np.random.default_rng(2)
+
+    def spread(tree, scale):
+        return jax.tree.map(lambda a: jnp.asarray(rng.normal(0.0, scale, a.shape), jnp.float32), tree)
+
+    g_vars = {"params": spread(g_vars["params"], 0.3),
+              "batch_stats": jax.tree.map(lambda a: jnp.asarray(rng.uniform(0.5, 2.0, a.shape), jnp.float32),
+                                          g_vars["batch_stats"])}
+    d_vars = {"params": spread(d_vars["params"], 0.3),
+              "batch_stats": jax.tree.map(lambda a: jnp.asarray(rng.uniform(0.5, 2.0, a.shape), jnp.float32),
+                                          d_vars["batch_stats"])}
+    g_torch, d_torch = tref.dcgan_from_flax(g_vars, d_vars, features=8)
+    z = rng.normal(size=(3, 100)).astype(np.float32)
+    expected = np.asarray(g.apply(g_vars, jnp.asarray(z), train=False))
+    assert expected.std() > 0.3  # not saturated at 0 or at +-1 everywhere
+    with torch.no_grad():
+        np.testing.assert_allclose(ic.nhwc(g_torch(torch.from_numpy(z))), expected, atol=1e-4)
+        x = rng.uniform(-1, 1, (3, 64, 64, 3)).astype(np.float32)
+        logits = d_torch(ic.nchw(x)).numpy()
+    expected = np.asarray(d.apply(d_vars, jnp.asarray(x), train=False))
+    assert np.ptp(expected) > 0.1  # the images give different logits
+    np.testing.assert_allclose(logits, expected, rtol=1e-4, atol=1e-4)
+
+
 def test_the_operators_twins_match(faces):
     for op in (ops.bicubic_downsample((32, 32, 3), 4),
                ops.Mask.create(ops.weighted_mask(ops.centre_hole_mask(32, 32, 16), 7), (32, 32, 3))):

@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -49,6 +51,7 @@ from jaxrestore.inverse.solvers import (CSGMOptions, IAGANOptions, LatentResult,
                                         iagan_segments, map_search)
 from jaxrestore.inverse.solvers.iagan import image_batching
 from jaxrestore.inverse.solvers.skeleton import host_steps, image_arguments, initial_latents
+from jaxrestore.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from jaxrestore.models.dcgan import transposed_conv2x
 
 PHASES = ("csgm", "iagan", "map", "dip")
@@ -215,11 +218,11 @@ def _jax_two_ways(solve, batch_args, one_args_of, images, n):
                  "loop_s": loop_s / n}
 
 
-def _iagan_host_two_ways(o, g_vars, op, y, z, images, n):
+def _iagan_host_two_ways(o, g_fn, g_vars, op, y, z, images, n):
     """IAGAN with batching ``loop`` (one compiled step of one image, called from the host), as the
     experiments run it (:func:`~jaxrestore.inverse.solvers.iagan_segments`): the three programs
     compiled ahead of time (timed), then all images, then the first ``n`` one call each."""
-    solver = iagan_segments(dcgan32_generator, g_vars, o)
+    solver = iagan_segments(g_fn, g_vars, o)
 
     def programs(args):
         carry = jax.eval_shape(solver.start, *args)
@@ -254,10 +257,63 @@ def _iagan_host_two_ways(o, g_vars, op, y, z, images, n):
 
 
 def compare(phases=PHASES, *, images: int = 4, loop_images: int | None = None, iteration_scale: float = 1.0,
-            weights: Path = WEIGHTS, faces: Path = FACES, progress=print) -> dict:
+            prior: str = "dcgan32", features: int = 16, weights: Path = WEIGHTS, faces: Path = FACES,
+            progress=print) -> dict:
     """Runs the phases (in the order csgm, iagan, map, dip; iagan needs csgm) and returns their rows:
     the batched solvers on ``images`` faces, the per-image ways (JAX and PyTorch, and DIP) on the
-    first ``loop_images`` of them (default: all), PSNR over those on both sides."""
+    first ``loop_images`` of them (default: all), PSNR over those on both sides. The prior is
+    :func:`load_prior`'s. XLA's persistent compilation cache is off meanwhile, so the compile
+    times are those of a first run."""
+    cache = jax.config.jax_enable_compilation_cache
+    jax.config.update("jax_enable_compilation_cache", False)
+    try:
+        return _compare(phases, images, loop_images, iteration_scale, prior, features, weights, faces, progress)
+    finally:
+        jax.config.update("jax_enable_compilation_cache", cache)
+
+
+class Prior(NamedTuple):
+    """A prior on both sides: JAX functions and variables, the PyTorch twins, its image side and
+    the inpainting hole (side, and the weighted mask's window)."""
+
+    label: str
+    generator: Callable
+    g_vars: dict
+    discriminator: Callable
+    d_vars: dict
+    g_torch: object
+    d_torch: object
+    size: int
+    hole: tuple[int, int]
+
+
+def load_prior(prior: str, *, features: int = 16, weights: Path = WEIGHTS) -> Prior:
+    """``dcgan32``: the real 32x32 CelebA DCGAN of ``weights``; ``dcgan``: the project's 64x64
+    DCGAN (:mod:`jaxrestore.models.dcgan`) at width ``features``, randomly initialised (the
+    speed of a search does not depend on the weights)."""
+    from jaxrestore.benchmarks import inverse_torch as tref
+
+    if prior == "dcgan32":
+        if not (Path(weights) / "generator.pt").exists():
+            raise ConfigError(f"{weights} holds no generator.pt: put the shared folder beside the repository "
+                              "(../shared/weights/dcgan32_celeba).")
+        g_torch, d_torch = tref.load_dcgan32(weights)
+        g_vars, d_vars = dcgan32_variables(g_torch, d_torch)
+        return Prior("the real DCGAN32", dcgan32_generator, g_vars, dcgan32_discriminator, d_vars, g_torch, d_torch,
+                     SIZE, (16, 7))
+    if prior != "dcgan":
+        raise ConfigError(f"--prior must be dcgan32 (the real 32x32 CelebA DCGAN) or dcgan (the project's 64x64 "
+                          f"DCGAN at width --features), got {prior!r}.")
+    g, d = DCGANGenerator(features=features), DCGANDiscriminator(features=features)
+    g_vars = g.init(jax.random.key(0), jnp.zeros((1, Z_DIM)))
+    d_vars = d.init(jax.random.key(1), jnp.zeros((1, 64, 64, 3)))
+    g_torch, d_torch = tref.dcgan_from_flax(g_vars, d_vars, features=features)
+    return Prior(f"the project's DCGAN, width {features}, random weights",
+                 lambda v, z: g.apply(v, z, train=False), g_vars, lambda v, x: d.apply(v, x, train=False), d_vars,
+                 g_torch, d_torch, 64, (32, 15))
+
+
+def _compare(phases, images, loop_images, iteration_scale, prior_name, features, weights, faces, progress) -> dict:
     from jaxrestore.benchmarks.torch_steps import require_torch
 
     torch = require_torch()
@@ -267,29 +323,26 @@ def compare(phases=PHASES, *, images: int = 4, loop_images: int | None = None, i
     unknown = [p for p in phases if p not in PHASES]
     if unknown:
         raise ConfigError(f"--compare=torch times the solvers {', '.join(PHASES)}; got {unknown[0]!r}.")
-    if not (Path(weights) / "generator.pt").exists():
-        raise ConfigError(f"{weights} holds no generator.pt: put the shared folder beside the repository "
-                          "(../shared/weights/dcgan32_celeba).")
     phases = [p for p in PHASES if p in phases or (p == "csgm" and "iagan" in phases)]
     opts = settings(iteration_scale)
-    g_torch, d_torch = tref.load_dcgan32(weights)
-    g_vars, d_vars = dcgan32_variables(g_torch, d_torch)
-    truth = held_out_faces(images, SIZE, faces)
+    prior = load_prior(prior_name, features=features, weights=weights)
+    g_fn, g_vars, d_fn, d_vars, g_torch, d_torch, size = prior[1:8]
+    truth = held_out_faces(images, size, faces)
     keys = jax.random.split(jax.random.key(0), images)
     n = images if loop_images is None else max(1, min(int(loop_images), images))
     rows, state = {}, {}
     device = jax.devices()[0]
     info = {"device": f"{device.platform}:{device.device_kind}", "torch_threads": torch.get_num_threads(),
             "images": images, "loop_images": n, "iteration_scale": iteration_scale, "rows": rows,
-            "iagan_batching": image_batching(opts["iagan"].batching)}
+            "iagan_batching": image_batching(opts["iagan"].batching), "prior": prior.label}
     progress(f"{images} faces, {info['device']}, torch threads {info['torch_threads']}")
 
-    sr = ops.bicubic_downsample((SIZE, SIZE, 3), 4)
+    sr = ops.bicubic_downsample((size, size, 3), 4)
     y_sr = sr.A(jnp.asarray(truth))
     sr_torch, y_sr_torch = torch_operator(sr), nchw(y_sr)
     if "csgm" in phases:
         o = opts["csgm"]
-        solve = lambda y, k: csgm(dcgan32_generator, g_vars, sr, y, k, o)  # noqa: E731
+        solve = lambda y, k: csgm(g_fn, g_vars, sr, y, k, o)  # noqa: E731
         out, row = _jax_two_ways(solve, (y_sr, keys), lambda i: (y_sr[i:i + 1], keys[i:i + 1]), images, n)
         starts = torch.from_numpy(csgm_starts(keys, o).copy())
         t0, z_torch = time.perf_counter(), []
@@ -300,7 +353,7 @@ def compare(phases=PHASES, *, images: int = 4, loop_images: int | None = None, i
         with torch.no_grad():
             torch_images = nhwc(g_torch(torch.stack(z_torch)))
         row.update(jax_psnr=psnr_db(out.image[:n], truth[:n]), torch_psnr=psnr_db(torch_images, truth[:n]),
-                   what=f"SR x4, {o.restarts} restarts x {o.iterations} steps",
+                   what=f"SR x4 of {size}x{size}, {o.restarts} restarts x {o.iterations} steps",
                    latent_iterations=o.restarts * o.iterations)
         rows["csgm"], state["csgm"] = row, (out.z, torch.stack(z_torch))
         progress(format_row("csgm", row))
@@ -308,9 +361,9 @@ def compare(phases=PHASES, *, images: int = 4, loop_images: int | None = None, i
         o = opts["iagan"]
         z_jax, z_torch = state["csgm"]
         if info["iagan_batching"] == "loop":  # from the host: the experiments' way (iagan_segments)
-            out, row = _iagan_host_two_ways(o, g_vars, sr, y_sr, z_jax, images, n)
+            out, row = _iagan_host_two_ways(o, g_fn, g_vars, sr, y_sr, z_jax, images, n)
         else:
-            solve = lambda y, z: iagan(dcgan32_generator, g_vars, sr, y, z, o)  # noqa: E731
+            solve = lambda y, z: iagan(g_fn, g_vars, sr, y, z, o)  # noqa: E731
             out, row = _jax_two_ways(solve, (y_sr, z_jax), lambda i: (y_sr[i:i + 1], z_jax[i:i + 1]), images, n)
         t0, torch_images = time.perf_counter(), []
         for i in range(n):
@@ -325,10 +378,11 @@ def compare(phases=PHASES, *, images: int = 4, loop_images: int | None = None, i
         progress(format_row("iagan", row))
     if "map" in phases:
         o = opts["map"]
-        mask = ops.Mask.create(ops.weighted_mask(ops.centre_hole_mask(SIZE, SIZE, 16), 7), (SIZE, SIZE, 3))
+        hole, window = prior.hole
+        mask = ops.Mask.create(ops.weighted_mask(ops.centre_hole_mask(size, size, hole), window), (size, size, 3))
         y = mask.A(jnp.asarray(truth))
         def solve(yy, k):
-            return map_search(dcgan32_generator, g_vars, dcgan32_discriminator, d_vars, mask, yy, k, o)
+            return map_search(g_fn, g_vars, d_fn, d_vars, mask, yy, k, o)
 
         out, row = _jax_two_ways(solve, (y, keys), lambda i: (y[i:i + 1], keys[i:i + 1]), images, n)
         starts = torch.from_numpy(csgm_starts(keys, CSGMOptions(z_dim=Z_DIM, restarts=1, init=o.init)).copy())
@@ -342,7 +396,7 @@ def compare(phases=PHASES, *, images: int = 4, loop_images: int | None = None, i
         with torch.no_grad():
             torch_images = nhwc(g_torch(torch.stack(z_torch)))
         row.update(jax_psnr=psnr_db(out.image[:n], truth[:n]), torch_psnr=psnr_db(torch_images, truth[:n]),
-                   what=f"inpainting, {o.iterations} steps")
+                   what=f"inpainting ({hole}x{hole} hole), {o.iterations} steps")
         rows["map"] = row
         progress(format_row("map", row))
     if "dip" in phases:
@@ -395,7 +449,8 @@ def format_row(name: str, row: dict) -> str:
 
 
 def print_comparison(info: dict) -> None:
-    print(f"\ndevice {info['device']}; torch threads {info['torch_threads']}; {info['images']} held-out faces batched, "
+    print(f"\nprior: {info['prior']}")
+    print(f"device {info['device']}; torch threads {info['torch_threads']}; {info['images']} held-out faces batched, "
           f"the first {info['loop_images']} per image (JAX and PyTorch; PSNR over those); "
           f"iteration counts x{info['iteration_scale']:g} of the papers'; IAGAN images by {info['iagan_batching']}")
     print("| phase | jax batched s/image | compile s | test set of 32, s/image | jax per image s/image | "

@@ -72,6 +72,47 @@ if torch is not None:
         def forward(self, x):
             return self.discriminator(x)[:, 0]
 
+    class DCGANGenerator(nn.Module):
+        """:class:`jaxrestore.models.dcgan.DCGANGenerator` (carpedm20's layout, TensorFlow's SAME
+        transposed convolutions) in PyTorch, BatchNorm in inference mode; NCHW out."""
+
+        def __init__(self, z_dim: int = 100, features: int = 64, size: int = 64):
+            super().__init__()
+            f, self.s = features, size // 16
+            self.project = nn.Linear(z_dim, self.s * self.s * 8 * f, bias=True)
+            widths = (8 * f, 4 * f, 2 * f, f, 3)
+            self.bns = nn.ModuleList([nn.BatchNorm2d(w, eps=1e-5) for w in widths[:-1]])
+            # TF's SAME stride-2 transpose of a 5x5 kernel pads the dilated input by 3 before and 2 after;
+            # PyTorch's padding=1 pads 3 on both sides, so the last row and column are cropped
+            self.deconvs = nn.ModuleList([nn.ConvTranspose2d(a, b, 5, 2, padding=1)
+                                          for a, b in zip(widths, widths[1:])])
+
+        def forward(self, z):
+            h = self.project(z).view(z.shape[0], self.s, self.s, -1).permute(0, 3, 1, 2)  # the NHWC reshape
+            h = torch.relu(self.bns[0](h))
+            for i, deconv in enumerate(self.deconvs):
+                h = deconv(h)[:, :, :-1, :-1]
+                h = torch.tanh(h) if i == len(self.deconvs) - 1 else torch.relu(self.bns[i + 1](h))
+            return h
+
+    class DCGANDiscriminator(nn.Module):
+        """:class:`jaxrestore.models.dcgan.DCGANDiscriminator` in PyTorch (SAME padding of a 5x5
+        stride-2 convolution on an even side: 1 before, 2 after), BatchNorm in inference mode."""
+
+        def __init__(self, features: int = 64, size: int = 64):
+            super().__init__()
+            f = features
+            widths = (3, f, 2 * f, 4 * f, 8 * f)
+            self.convs = nn.ModuleList([nn.Conv2d(a, b, 5, 2) for a, b in zip(widths, widths[1:])])
+            self.bns = nn.ModuleList([nn.BatchNorm2d(w, eps=1e-5) for w in widths[2:]])
+            self.logit = nn.Linear((size // 16) ** 2 * 8 * f, 1)
+
+        def forward(self, x):
+            for i, conv in enumerate(self.convs):
+                x = conv(F.pad(x, (1, 2, 1, 2)))
+                x = F.leaky_relu(self.bns[i - 1](x) if i else x, SLOPE)
+            return self.logit(x.permute(0, 2, 3, 1).reshape(x.shape[0], -1))[:, 0]  # flattened as NHWC
+
     class SkipNet(nn.Module):
         """The DIP ``skip`` hourglass of :mod:`jaxrestore.models.dip` (the official ``skip()``
         with the super-resolution notebook's settings) in PyTorch, BatchNorm in training mode."""
@@ -106,6 +147,37 @@ if torch is not None:
 
         def forward(self, z):
             return torch.sigmoid(self.out(self._scale(z, 0)))
+
+
+def dcgan_from_flax(g_vars, d_vars, *, features: int, size: int = 64, z_dim: int = 100):
+    """PyTorch twins of the project's DCGAN generator and discriminator holding the Flax variables
+    (``params`` and ``batch_stats``), in inference mode."""
+    require_torch()
+    g, d = DCGANGenerator(z_dim, features, size), DCGANDiscriminator(features, size)
+    gp, gs, dp, ds = g_vars["params"], g_vars["batch_stats"], d_vars["params"], d_vars["batch_stats"]
+
+    def tensor(leaf):
+        return torch.from_numpy(_array(leaf))
+
+    def bn(module, params, stats):
+        module.weight.data, module.bias.data = tensor(params["scale"]), tensor(params["bias"])
+        module.running_mean.data, module.running_var.data = tensor(stats["mean"]), tensor(stats["var"])
+
+    g.project.weight.data = tensor(gp["project"]["kernel"]).T.contiguous()
+    g.project.bias.data = tensor(gp["project"]["bias"])
+    for i in range(4):
+        bn(g.bns[i], gp[f"bn{i}"], gs[f"bn{i}"])
+    for i in range(4):  # HxWxinxout -> (in, out, kh, kw), unflipped (both sides flip in the transpose)
+        layer = gp[f"deconv{i + 1}"]
+        g.deconvs[i].weight.data = tensor(layer["kernel"]).permute(2, 3, 0, 1).contiguous()
+        g.deconvs[i].bias.data = tensor(layer["bias"])
+    for i in range(4):
+        d.convs[i].weight.data = tensor(dp[f"conv{i}"]["kernel"]).permute(3, 2, 0, 1).contiguous()
+        d.convs[i].bias.data = tensor(dp[f"conv{i}"]["bias"])
+    for i in range(1, 4):
+        bn(d.bns[i - 1], dp[f"bn{i}"], ds[f"bn{i}"])
+    d.logit.weight.data, d.logit.bias.data = tensor(dp["logit"]["kernel"]).T.contiguous(), tensor(dp["logit"]["bias"])
+    return g.eval(), d.eval()
 
 
 def load_dcgan32(folder):
