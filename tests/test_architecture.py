@@ -92,7 +92,7 @@ def test_the_loop_the_evaluation_and_the_experiments_compare_no_registered_name(
 
 # Modules whose import pulls in torch or TensorFlow (directly or through clu's writers).
 HEAVY = ("torch", "tensorflow", "tensorflow_datasets", "tensorboard", "jaxrestore.train",
-         "jaxrestore.benchmarks.torch_compare")
+         "jaxrestore.benchmarks.torch_compare", "jaxrestore.benchmarks.inverse_compare")
 
 
 def _heavy(module: str) -> bool:

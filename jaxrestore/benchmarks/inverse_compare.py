@@ -42,7 +42,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from PIL import Image
+
+from jaxrestore.benchmarks import inverse_torch as tref
 from jaxrestore.benchmarks.latent import compile_timed, run_timed
+from jaxrestore.benchmarks.torch_steps import require_torch, torch
 from jaxrestore.errors import ConfigError
 from jaxrestore.imaging.resize import imresize
 from jaxrestore.inverse import operators as ops
@@ -149,8 +153,6 @@ def dcgan32_variables(g_module, d_module) -> tuple[dict, dict]:
 def held_out_faces(count: int, size: int, folder: Path = FACES) -> np.ndarray:
     """``count`` faces from the held-out end of CelebA64, resized to ``size`` (MATLAB's bicubic),
     in [-1, 1], NHWC float32."""
-    from PIL import Image
-
     files = sorted(Path(folder).glob("*.jpg"))
     if len(files) < FIRST_FACE + count:
         raise ConfigError(f"{folder} holds {len(files)} faces, fewer than the {FIRST_FACE + count} this benchmark "
@@ -165,8 +167,6 @@ def held_out_faces(count: int, size: int, folder: Path = FACES) -> np.ndarray:
 def torch_operator(op):
     """The PyTorch twin of a :class:`~jaxrestore.inverse.operators.SeparableResize` or a
     :class:`~jaxrestore.inverse.operators.Mask`, on NCHW tensors."""
-    import torch
-
     if isinstance(op, ops.SeparableResize):
         rows, cols = (torch.from_numpy(m.astype(np.float32)) for m in op.matrices())
         return lambda x: torch.einsum("ih,nchw,jw->ncij", rows, x, cols)
@@ -177,8 +177,6 @@ def torch_operator(op):
 
 
 def nchw(x):
-    import torch
-
     return torch.from_numpy(np.ascontiguousarray(np.asarray(x, np.float32).transpose(0, 3, 1, 2)))
 
 
@@ -291,8 +289,6 @@ def load_prior(prior: str, *, features: int = 16, weights: Path = WEIGHTS) -> Pr
     """``dcgan32``: the real 32x32 CelebA DCGAN of ``weights``; ``dcgan``: the project's 64x64
     DCGAN (:mod:`jaxrestore.models.dcgan`) at width ``features``, randomly initialised (the
     speed of a search does not depend on the weights)."""
-    from jaxrestore.benchmarks import inverse_torch as tref
-
     if prior == "dcgan32":
         if not (Path(weights) / "generator.pt").exists():
             raise ConfigError(f"{weights} holds no generator.pt: put the shared folder beside the repository "
@@ -314,11 +310,7 @@ def load_prior(prior: str, *, features: int = 16, weights: Path = WEIGHTS) -> Pr
 
 
 def _compare(phases, images, loop_images, iteration_scale, prior_name, features, weights, faces, progress) -> dict:
-    from jaxrestore.benchmarks.torch_steps import require_torch
-
-    torch = require_torch()
-
-    from jaxrestore.benchmarks import inverse_torch as tref
+    require_torch()
 
     unknown = [p for p in phases if p not in PHASES]
     if unknown:
@@ -400,16 +392,14 @@ def _compare(phases, images, loop_images, iteration_scale, prior_name, features,
         rows["map"] = row
         progress(format_row("map", row))
     if "dip" in phases:
-        rows["dip"] = _dip_row(opts["dip"], n, faces, keys[:n], tref)
+        rows["dip"] = _dip_row(opts["dip"], n, faces, keys[:n])
         progress(format_row("dip", rows["dip"]))
     return info
 
 
-def _dip_row(o, images, faces, keys, tref) -> dict:
+def _dip_row(o, images, faces, keys) -> dict:
     """DIP has one way in JAX on a CPU (a Python loop of a compiled step per image, the batching
     ``dip_restore`` picks there), so ``batched`` and ``per image`` are the same call."""
-    import torch
-
     truth = (held_out_faces(images, DIP_SIZE, faces) + 1.0) / 2.0  # DIP works on [0, 1]
     sr = ops.bicubic_downsample((DIP_SIZE, DIP_SIZE, 3), 4)
     y = sr.A(jnp.asarray(truth))

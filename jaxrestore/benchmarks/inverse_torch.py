@@ -32,6 +32,7 @@ import numpy as np
 from jaxrestore.benchmarks.torch_steps import require_torch, torch
 
 if torch is not None:
+    # local: torch is a test/dev extra; without it this module loads and require_torch() says what to install
     from torch import nn
     from torch.nn import functional as F
 
