@@ -45,7 +45,6 @@ from jax import lax
 from PIL import Image
 
 from jaxrestore.benchmarks import inverse_torch as tref
-from jaxrestore.benchmarks.latent import compile_timed, run_timed
 from jaxrestore.benchmarks.torch_steps import require_torch, torch
 from jaxrestore.errors import ConfigError
 from jaxrestore.imaging.resize import imresize
@@ -54,9 +53,9 @@ from jaxrestore.inverse.baselines import dip as dip_module
 from jaxrestore.inverse.solvers import (CSGMOptions, IAGANOptions, LatentResult, MAPOptions, csgm, iagan,
                                         iagan_segments, map_search)
 from jaxrestore.inverse.solvers.iagan import image_batching
-from jaxrestore.inverse.solvers.skeleton import host_steps, image_arguments, initial_latents
-from jaxrestore.models.dcgan import DCGANDiscriminator, DCGANGenerator
-from jaxrestore.models.dcgan import transposed_conv2x
+from jaxrestore.inverse.solvers.skeleton import compile_image_step, host_steps, initial_latents
+from jaxrestore.metrics.psnr import psnr
+from jaxrestore.models.dcgan import DCGANDiscriminator, DCGANGenerator, transposed_conv2x
 
 PHASES = ("csgm", "iagan", "map", "dip")
 WEIGHTS = Path("../shared/weights/dcgan32_celeba")
@@ -185,10 +184,12 @@ def nhwc(t) -> np.ndarray:
 
 
 def psnr_db(images, truth, scale: float = 2.0) -> float:
-    """Mean PSNR (dB) of ``images`` against ``truth``, both with a range of ``scale`` (2: [-1, 1])."""
+    """Mean PSNR (dB, :func:`jaxrestore.metrics.psnr`) of ``images``, clipped to the range of
+    ``truth``, against ``truth``; ``scale`` is the data range (2: [-1, 1], 1: [0, 1])."""
     images, truth = np.asarray(images, np.float64), np.asarray(truth, np.float64)
-    mse = np.mean((np.clip(images, truth.min(), truth.max()) - truth) ** 2, axis=(1, 2, 3))
-    return float(np.mean(10 * np.log10(scale ** 2 / mse)))
+    low = truth.min()
+    images = np.clip(images, low, truth.max())
+    return float(np.mean([psnr(a - low, t - low, data_range=scale) for a, t in zip(images, truth)]))
 
 
 def csgm_starts(keys, options: CSGMOptions) -> np.ndarray:
@@ -202,56 +203,48 @@ def csgm_starts(keys, options: CSGMOptions) -> np.ndarray:
 # ----- timing
 
 
-def _jax_two_ways(solve, batch_args, one_args_of, images, n):
-    """``solve`` on all ``images`` compiled once, and compiled for one image and called for each of
-    the first ``n``: ``(batched outputs, row of times per image)``."""
-    compiled, compile_s = compile_timed(solve, *batch_args)
-    out, batched_s = run_timed(compiled, *batch_args)
-    compiled_one, compile_one_s = compile_timed(solve, *one_args_of(0))
-    t0 = time.perf_counter()
-    for i in range(n):
-        jax.block_until_ready(compiled_one(*one_args_of(i)))
-    loop_s = time.perf_counter() - t0
+def _two_ways(build, run, batch_args, one_args_of, images: int, n: int):
+    """A solver three ways of timing: ``build(args) -> programs`` (compiled ahead of time, timed) and
+    ``run(programs, args) -> outputs`` on all ``images`` at once, then built for one image and run
+    for each of the first ``n``: ``(batched outputs, row of times per image)``."""
+
+    def timed(fn, *a):
+        t0 = time.perf_counter()
+        value = jax.block_until_ready(fn(*a))
+        return value, time.perf_counter() - t0
+
+    programs, compile_s = timed(build, batch_args)
+    out, batched_s = timed(run, programs, batch_args)
+    programs_one, compile_one_s = timed(build, one_args_of(0))
+    loop_s = sum(timed(run, programs_one, one_args_of(i))[1] for i in range(n))
     return out, {"compile_s": compile_s, "batched_s": batched_s / images, "loop_compile_s": compile_one_s,
                  "loop_s": loop_s / n}
 
 
+def _jax_two_ways(solve, batch_args, one_args_of, images: int, n: int):
+    """:func:`_two_ways` of one jitted function ``solve``."""
+    return _two_ways(lambda args: jax.jit(solve).lower(*args).compile(), lambda compiled, args: compiled(*args),
+                     batch_args, one_args_of, images, n)
+
+
 def _iagan_host_two_ways(o, g_fn, g_vars, op, y, z, images, n):
     """IAGAN with batching ``loop`` (one compiled step of one image, called from the host), as the
-    experiments run it (:func:`~jaxrestore.inverse.solvers.iagan_segments`): the three programs
-    compiled ahead of time (timed), then all images, then the first ``n`` one call each."""
+    experiments run it (:func:`~jaxrestore.inverse.solvers.iagan_segments`): :func:`_two_ways` of
+    its three programs."""
     solver = iagan_segments(g_fn, g_vars, o)
 
-    def programs(args):
+    def build(args):
         carry = jax.eval_shape(solver.start, *args)
-        image_args = jax.eval_shape(lambda a: image_arguments(a, solver.in_axes, 0), args)
-        image_carry = jax.eval_shape(lambda c: jax.tree.map(lambda leaf: leaf[0], c), carry)
-        return (jax.jit(solver.start).lower(*args).compile(),
-                jax.jit(solver.image_step).lower(*image_args, image_carry).compile(),
+        return (jax.jit(solver.start).lower(*args).compile(), compile_image_step(solver, args, carry),
                 jax.jit(solver.end).lower(*args, carry).compile())
 
-    def solve(compiled, args):
-        start, step, end = compiled
+    def run(programs, args):
+        start, step, end = programs
         carry, _ = host_steps(step, args, solver.in_axes, start(*args), solver.iterations)
-        return jax.block_until_ready(end(*args, carry))
+        return end(*args, carry)
 
-    args = (g_vars, op, y, z)
-    t0 = time.perf_counter()
-    compiled = programs(args)
-    compile_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    out = solve(compiled, args)
-    batched_s = (time.perf_counter() - t0) / images
-    one = lambda i: (g_vars, op, y[i:i + 1], z[i:i + 1])  # noqa: E731
-    t0 = time.perf_counter()
-    compiled_one = programs(one(0))
-    compile_one_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for i in range(n):
-        solve(compiled_one, one(i))
-    loop_s = (time.perf_counter() - t0) / n
-    return LatentResult(z=out[0], image=out[1], objective=out[2], history=None), {
-        "compile_s": compile_s, "batched_s": batched_s, "loop_compile_s": compile_one_s, "loop_s": loop_s}
+    out, row = _two_ways(build, run, (g_vars, op, y, z), lambda i: (g_vars, op, y[i:i + 1], z[i:i + 1]), images, n)
+    return LatentResult(z=out[0], image=out[1], objective=out[2], history=None), row
 
 
 def compare(phases=PHASES, *, images: int = 4, loop_images: int | None = None, iteration_scale: float = 1.0,
@@ -270,7 +263,7 @@ def compare(phases=PHASES, *, images: int = 4, loop_images: int | None = None, i
         jax.config.update("jax_enable_compilation_cache", cache)
 
 
-class Prior(NamedTuple):
+class ComparedPrior(NamedTuple):
     """A prior on both sides: JAX functions and variables, the PyTorch twins, its image side and
     the inpainting hole (side, and the weighted mask's window)."""
 
@@ -285,7 +278,7 @@ class Prior(NamedTuple):
     hole: tuple[int, int]
 
 
-def load_prior(prior: str, *, features: int = 16, weights: Path = WEIGHTS) -> Prior:
+def load_prior(prior: str, *, features: int = 16, weights: Path = WEIGHTS) -> ComparedPrior:
     """``dcgan32``: the real 32x32 CelebA DCGAN of ``weights``; ``dcgan``: the project's 64x64
     DCGAN (:mod:`jaxrestore.models.dcgan`) at width ``features``, randomly initialised (the
     speed of a search does not depend on the weights)."""
@@ -295,8 +288,8 @@ def load_prior(prior: str, *, features: int = 16, weights: Path = WEIGHTS) -> Pr
                               "(../shared/weights/dcgan32_celeba).")
         g_torch, d_torch = tref.load_dcgan32(weights)
         g_vars, d_vars = dcgan32_variables(g_torch, d_torch)
-        return Prior("the real DCGAN32", dcgan32_generator, g_vars, dcgan32_discriminator, d_vars, g_torch, d_torch,
-                     SIZE, (16, 7))
+        return ComparedPrior("the real DCGAN32", dcgan32_generator, g_vars, dcgan32_discriminator, d_vars, g_torch,
+                             d_torch, SIZE, (16, 7))
     if prior != "dcgan":
         raise ConfigError(f"--prior must be dcgan32 (the real 32x32 CelebA DCGAN) or dcgan (the project's 64x64 "
                           f"DCGAN at width --features), got {prior!r}.")
@@ -304,9 +297,9 @@ def load_prior(prior: str, *, features: int = 16, weights: Path = WEIGHTS) -> Pr
     g_vars = g.init(jax.random.key(0), jnp.zeros((1, Z_DIM)))
     d_vars = d.init(jax.random.key(1), jnp.zeros((1, 64, 64, 3)))
     g_torch, d_torch = tref.dcgan_from_flax(g_vars, d_vars, features=features)
-    return Prior(f"the project's DCGAN, width {features}, random weights",
-                 lambda v, z: g.apply(v, z, train=False), g_vars, lambda v, x: d.apply(v, x, train=False), d_vars,
-                 g_torch, d_torch, 64, (32, 15))
+    return ComparedPrior(f"the project's DCGAN, width {features}, random weights",
+                         lambda v, z: g.apply(v, z, train=False), g_vars, lambda v, x: d.apply(v, x, train=False),
+                         d_vars, g_torch, d_torch, 64, (32, 15))
 
 
 def _compare(phases, images, loop_images, iteration_scale, prior_name, features, weights, faces, progress) -> dict:
@@ -318,7 +311,8 @@ def _compare(phases, images, loop_images, iteration_scale, prior_name, features,
     phases = [p for p in PHASES if p in phases or (p == "csgm" and "iagan" in phases)]
     opts = settings(iteration_scale)
     prior = load_prior(prior_name, features=features, weights=weights)
-    g_fn, g_vars, d_fn, d_vars, g_torch, d_torch, size = prior[1:8]
+    g_fn, g_vars, d_fn, d_vars = prior.generator, prior.g_vars, prior.discriminator, prior.d_vars
+    g_torch, d_torch, size = prior.g_torch, prior.d_torch, prior.size
     truth = held_out_faces(images, size, faces)
     keys = jax.random.split(jax.random.key(0), images)
     n = images if loop_images is None else max(1, min(int(loop_images), images))

@@ -95,15 +95,13 @@ def _targets(key, count: int, size: int):
     return jax.image.resize(coarse, (count, size, size, 3), "linear")
 
 
-def compile_timed(fn, *args):
-    """``(jax.jit(fn) compiled for args, seconds it took)``."""
+def _compile(fn, *args):
     t0 = time.perf_counter()
     compiled = jax.jit(fn).lower(*args).compile()
     return compiled, time.perf_counter() - t0
 
 
-def run_timed(compiled, *args):
-    """``(outputs, seconds)`` of one call, waited for."""
+def _timed(compiled, *args):
     t0 = time.perf_counter()
     out = jax.block_until_ready(compiled(*args))
     return out, time.perf_counter() - t0
@@ -159,9 +157,9 @@ def benchmark_adaptive(*, images: int = 2, csgm_iterations: int = 4, iagan_itera
     def both_ways(name, solve, inputs):
         """``solve(g_vars, op, y, inputs)`` on all images at once, then compiled for one image
         and looped over the first ``n_loop``; records the figures under ``name``."""
-        batched, r[f"{name}_compile_s"] = compile_timed(solve, g_vars, op, y, inputs)
-        result, seconds = run_timed(batched, g_vars, op, y, inputs)
-        single, r[f"{name}_loop_compile_s"] = compile_timed(solve, g_vars, op, y[:1], inputs[:1])
+        batched, r[f"{name}_compile_s"] = _compile(solve, g_vars, op, y, inputs)
+        result, seconds = _timed(batched, g_vars, op, y, inputs)
+        single, r[f"{name}_loop_compile_s"] = _compile(solve, g_vars, op, y[:1], inputs[:1])
         looped, loop_seconds = _loop(single, n_loop, lambda i: (g_vars, op, y[i:i + 1], inputs[i:i + 1]))
         r[f"{name}_batched_s_per_image"] = seconds / images
         r[f"{name}_loop_s_per_image"] = loop_seconds / n_loop

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
-from jaxrestore.inverse.solvers.skeleton import Segmented, host_steps, image_arguments, segment_lengths
+from jaxrestore.inverse.solvers.skeleton import Segmented, compile_image_step, host_steps, segment_lengths
 from jaxrestore.runtime.preemption import run_in_background
 from jaxrestore.runtime.progress import duration
 
@@ -71,9 +71,7 @@ class _Segments:
         carry = jax.eval_shape(solver.start, *args)
         self.treedef = jax.tree.structure(carry)
         if solver.image_step is not None:
-            image_args = jax.eval_shape(lambda a: image_arguments(a, solver.in_axes, 0), args)
-            image_carry = jax.eval_shape(lambda c: jax.tree.map(lambda leaf: leaf[0], c), carry)
-            step = jax.jit(solver.image_step).lower(*image_args, image_carry).compile()
+            step = compile_image_step(solver, args, carry)
             self.steps = {length: functools.partial(_host_segment, step, solver.in_axes, length)
                           for length in sorted(set(self.lengths))}
         else:

@@ -225,6 +225,14 @@ def image_arguments(args: tuple, in_axes: tuple, i: int) -> tuple:
     return tuple(jax.tree.map(lambda a: a[i], arg) if axis == 0 else arg for arg, axis in zip(args, in_axes))
 
 
+def compile_image_step(solver: Segmented, args: tuple, carry):
+    """``solver.image_step`` compiled ahead of time for one image of a chunk with arguments ``args``
+    and carry ``carry`` (arrays or shapes, e.g. from ``jax.eval_shape``), for :func:`host_steps`."""
+    image_args = jax.eval_shape(lambda a: image_arguments(a, solver.in_axes, 0), args)
+    image_carry = jax.eval_shape(lambda c: jax.tree.map(lambda leaf: leaf[0], c), carry)
+    return jax.jit(solver.image_step).lower(*image_args, image_carry).compile()
+
+
 @functools.partial(jax.jit, static_argnums=1)
 def split_images(tree, images: int) -> list:
     """The ``images`` slices of a pytree's leading axis, in one compiled program."""
